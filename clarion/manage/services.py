@@ -71,7 +71,7 @@ def add_to_guest_list(session: Session, service: Service, recipient: str, *, now
     if "@" in recipient:
         kind, normalised = "email", email_addresses.validate_email_address(recipient)
     else:
-        kind, normalised = "mobile", phone_numbers.validate_phone_number(recipient, allow_international=True).normalised
+        kind, normalised = "mobile", phone_numbers.validate_phone_number(recipient).normalised
     entry = GuestListRecipient(id=uuid.uuid4(), service_id=service.id, recipient_type=kind, recipient=normalised,
                                created_at=now)
     session.add(entry)
