@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from clarion.clock import ManualClock
+from clarion.clock import Clock, ManualClock
 from clarion.config import Settings
 from clarion.crypto import SecretBox
 from clarion.db.engine import make_engine, make_sessions
@@ -153,6 +153,11 @@ class Seeded:
 
 @pytest.fixture
 def seeded(sessions: sessionmaker[Session], box: SecretBox, clock: ManualClock) -> Seeded:
+    return make_seeded(sessions, box, clock)
+
+
+def make_seeded(sessions: sessionmaker[Session], box: SecretBox, clock: Clock) -> Seeded:
+    """Create the seeded service in the database behind `sessions`."""
     now = clock.now()
     with sessions.begin() as session:
         service = services.create_service(session, name="Test service", now=now)

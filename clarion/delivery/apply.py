@@ -1,0 +1,43 @@
+"""Move one notification to a new status, if the status table allows it.
+
+Receipts, the delivery flow and the sweepers all change statuses through here, so duplicate and
+out-of-order updates are refused in one place: a refusal is logged and returned, never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from clarion.db.models import Notification
+from clarion.delivery import status
+
+__all__ = ["apply_status"]
+
+logger = logging.getLogger(__name__)
+notifications = Notification.__table__
+
+
+def apply_status(session: Session, notification_id: UUID, new_status: str, *, now: datetime,
+                 failure_reason: str | None = None) -> bool:
+    """Lock the row and move it to `new_status` if `status.can_move` allows; False when refused."""
+    current = session.execute(
+        select(notifications.c.status).where(notifications.c.id == notification_id).with_for_update()
+    ).scalar_one_or_none()
+    if current is None:
+        logger.warning("status update for unknown notification",
+                       extra={"notification_id": str(notification_id), "new_status": new_status})
+        return False
+    if not status.can_move(current, new_status):
+        logger.info("status update refused",
+                    extra={"notification_id": str(notification_id), "status": current, "new_status": new_status})
+        return False
+    values: dict[str, object] = {"status": new_status, "updated_at": now}
+    if failure_reason is not None:
+        values["failure_reason"] = failure_reason
+    session.execute(update(notifications).where(notifications.c.id == notification_id).values(**values))
+    return True

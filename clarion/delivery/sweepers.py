@@ -1,0 +1,68 @@
+"""Sweepers: the database-side half of the beat tasks that make sure every notification finishes.
+
+A lost queue message never loses a notification: `requeue_stuck_created` finds text messages and
+emails still `created` after a while, and `time_out_sending` gives up on those a provider never
+reported on. Both take `now` and a session and never commit; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from clarion.db.models import Notification
+from clarion.delivery import status
+
+__all__ = ["SWEPT_TYPES", "requeue_stuck_created", "time_out_sending"]
+
+SWEPT_TYPES = ("sms", "email")  # letters have their own follow-up
+notifications = Notification.__table__
+
+
+def requeue_stuck_created(session: Session, *, notification_type: str, now: datetime, older_than: timedelta,
+                          lookback: timedelta, limit: int) -> list[UUID]:
+    """Claim up to `limit` notifications of a type still `created` after `older_than`; returns their ids.
+
+    Claiming stamps `updated_at`, so a notification is re-queued at most once per `older_than`, even
+    when it is stuck in a long retry loop: each sweep does not start yet another retry chain.
+    """
+    if notification_type not in SWEPT_TYPES:
+        raise ValueError(f"only {SWEPT_TYPES} are re-queued, not {notification_type!r}")
+    n = notifications.c
+    cutoff = now - older_than
+    ids = list(session.execute(
+        select(n.id)
+        .where(n.status == status.CREATED, n.notification_type == notification_type,
+               n.created_at < cutoff, n.created_at >= now - lookback,
+               or_(n.updated_at.is_(None), n.updated_at < cutoff))
+        .order_by(n.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).scalars())
+    if ids:
+        session.execute(update(notifications).where(n.id.in_(ids), n.status == status.CREATED)
+                        .values(updated_at=now))
+    return ids
+
+
+def time_out_sending(session: Session, *, now: datetime, older_than: timedelta, batch_size: int = 10_000) -> int:
+    """Move text messages and emails `sending`/`pending` since before `now - older_than` to temporary-failure."""
+    n = notifications.c
+    waiting = (status.SENDING, status.PENDING)
+    total = 0
+    while True:
+        ids = list(session.execute(
+            select(n.id)
+            .where(n.notification_type.in_(SWEPT_TYPES), n.status.in_(waiting), n.created_at < now - older_than)
+            .limit(batch_size)
+        ).scalars())
+        if not ids:
+            return total
+        result = session.execute(update(notifications).where(n.id.in_(ids), n.status.in_(waiting))
+                                 .values(status=status.TEMPORARY_FAILURE, updated_at=now))
+        total += result.rowcount
+        if len(ids) < batch_size:
+            return total
