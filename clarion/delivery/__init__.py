@@ -1,0 +1,1 @@
+"""Delivery: accepting notifications, handing them to providers, and the status machine."""

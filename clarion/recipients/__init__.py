@@ -1,0 +1,1 @@
+"""Recipient validation: phone numbers, email addresses and the simulated recipients."""

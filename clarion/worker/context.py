@@ -1,0 +1,87 @@
+"""The worker's one shared object: settings, sessions, provider clients, clock and retry policy.
+
+Built lazily on first use in each worker process (and again after a fork), from the Settings given
+to `make_celery`; tests install their own with `install_context` (a ManualClock, a test database,
+fake provider clients).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from clarion.clock import Clock, SystemClock
+from clarion.config import Settings
+from clarion.db.engine import make_engine, make_sessions
+from clarion.delivery.send import DeliveryOptions
+from clarion.providers.registry import NotificationProviderClients
+from clarion.worker.retry import RetryPolicy
+
+__all__ = ["WorkerContext", "bind_settings", "install_context", "worker_context"]
+
+_ATTRIBUTE = "clarion_context_holder"
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """Everything a task needs, built once per worker process."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    clients: NotificationProviderClients
+    clock: Clock
+    retry_policy: RetryPolicy
+    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock | None = None,
+                      clients: NotificationProviderClients | None = None) -> WorkerContext:
+        """A context for these settings: its own engine, and no provider clients until they exist."""
+        return cls(
+            settings=settings,
+            sessions=make_sessions(make_engine(settings.database_url)),
+            clients=clients if clients is not None else NotificationProviderClients([]),
+            clock=clock or SystemClock(),
+            retry_policy=RetryPolicy(max_retries=settings.delivery_max_retries,
+                                     delay_s=settings.delivery_retry_delay_s),
+            delivery=DeliveryOptions(email_domain=settings.notify_email_domain, sms_sender=settings.from_number),
+        )
+
+
+@dataclass
+class _Holder:
+    settings: Settings
+    context: WorkerContext | None = None
+    pid: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def bind_settings(app: Celery, settings: Settings) -> None:
+    """Remember the settings the app's worker context is built from."""
+    setattr(app, _ATTRIBUTE, _Holder(settings=settings))
+
+
+def install_context(app: Celery, context: WorkerContext) -> None:
+    """Use this context for the app's tasks in this process (tests, the simulator)."""
+    holder = _holder(app)
+    holder.context, holder.pid = context, os.getpid()
+
+
+def worker_context(app: Celery) -> WorkerContext:
+    """The app's context in this process, built from its settings on first use."""
+    holder = _holder(app)
+    with holder.lock:
+        if holder.context is None or holder.pid != os.getpid():
+            holder.context, holder.pid = WorkerContext.from_settings(holder.settings), os.getpid()
+        return holder.context
+
+
+def _holder(app: Celery) -> _Holder:
+    holder = getattr(app, _ATTRIBUTE, None)
+    if holder is None:
+        raise RuntimeError("this Celery app was not made by clarion.worker.app.make_celery")
+    return holder

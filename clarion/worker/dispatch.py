@@ -1,0 +1,47 @@
+"""Put notification ids on the delivery queues. The API, the sweeper and retries all send through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from uuid import UUID
+
+from celery import Celery
+
+from clarion.worker.queues import DELIVERY_QUEUES, DELIVERY_TASKS, RETRY_QUEUE
+
+__all__ = ["DELIVERY_BATCH_SIZE", "chunked", "enqueue_delivery", "enqueue_retry"]
+
+DELIVERY_BATCH_SIZE = 100  # ids per message: a Celery message costs ~1 ms, one id's delivery far more
+
+
+def _task_for(notification_type: str) -> str:
+    if notification_type not in DELIVERY_TASKS:
+        raise ValueError(f"no delivery queue for {notification_type!r}; expected one of {sorted(DELIVERY_TASKS)}")
+    return DELIVERY_TASKS[notification_type]
+
+
+def enqueue_delivery(celery_app: Celery, notification_type: str, ids: Sequence[UUID | str]) -> None:
+    """Send one message carrying these ids to the channel's delivery queue (nothing when empty)."""
+    task = _task_for(notification_type)
+    if not ids:
+        return
+    celery_app.send_task(task, args=[[str(i) for i in ids], 0], queue=DELIVERY_QUEUES[notification_type])
+
+
+def enqueue_retry(celery_app: Celery, notification_type: str, notification_id: UUID | str, *, attempt: int,
+                  countdown: int) -> None:
+    """Send one id back for attempt number `attempt`, on the retry queue, after `countdown` seconds."""
+    celery_app.send_task(_task_for(notification_type), args=[[str(notification_id)], attempt],
+                         queue=RETRY_QUEUE, countdown=countdown or None)
+
+
+def chunked(ids: Iterable[UUID], size: int = DELIVERY_BATCH_SIZE) -> Iterator[list[UUID]]:
+    """The ids in lists of at most `size`, for one message each."""
+    batch: list[UUID] = []
+    for notification_id in ids:
+        batch.append(notification_id)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

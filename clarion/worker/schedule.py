@@ -1,0 +1,22 @@
+"""The beat entries: the sweepers that make sure every notification reaches a final status."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from clarion.config import Settings
+from clarion.worker.queues import PERIODIC_QUEUE, REQUEUE_TASK, TIMEOUT_TASK
+
+__all__ = ["beat_schedule"]
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Celery beat entries, every `settings.sweep_interval_s`, on the periodic queue."""
+    every = timedelta(seconds=settings.sweep_interval_s)
+    # A sweep nobody ran before the next one is due is dropped, so a stopped worker finds one, not hundreds.
+    options = {"queue": PERIODIC_QUEUE, "expires": settings.sweep_interval_s}
+    return {
+        "requeue-created-notifications": {"task": REQUEUE_TASK, "schedule": every, "options": options},
+        "timeout-sending-notifications": {"task": TIMEOUT_TASK, "schedule": every, "options": options},
+    }

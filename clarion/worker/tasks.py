@@ -1,0 +1,112 @@
+"""Celery tasks: thin adapters from queue messages (batches of ids) to clarion.delivery.
+
+Each id in a batch is delivered on its own: a failure of one schedules a retry message for that id
+alone (RetryPolicy: at once, then every 5 minutes), and spent retries end in technical-failure.
+The database is the source of truth, so a duplicate message finds the notification no longer
+`created` and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from uuid import UUID
+
+from celery import Celery, Task, shared_task
+
+from clarion.delivery import send, sweepers
+from clarion.providers.errors import ProviderError
+from clarion.routing.select import NoActiveProvider
+from clarion.worker import dispatch
+from clarion.worker.context import WorkerContext, worker_context
+from clarion.worker.queues import REQUEUE_TASK, TIMEOUT_TASK
+
+__all__ = ["deliver_email", "deliver_one", "deliver_sms", "requeue_created", "requeue_created_notifications",
+           "time_out_sending", "timeout_sending_notifications"]
+
+logger = logging.getLogger(__name__)
+REQUEUE_LIMIT = 10_000  # per channel per sweep; the next sweep takes the rest
+EXPECTED_FAILURES = (ProviderError, NoActiveProvider)  # logged without a traceback
+
+
+@shared_task(bind=True, name="deliver_sms", acks_late=True, ignore_result=True)
+def deliver_sms(self: Task, notification_ids: list[str], attempt: int = 0) -> None:
+    """Queue adapter for clarion.delivery.send.deliver: a batch of text messages."""
+    _deliver_batch(self.app, "sms", notification_ids, attempt)
+
+
+@shared_task(bind=True, name="deliver_email", acks_late=True, ignore_result=True)
+def deliver_email(self: Task, notification_ids: list[str], attempt: int = 0) -> None:
+    """Queue adapter for clarion.delivery.send.deliver: a batch of emails."""
+    _deliver_batch(self.app, "email", notification_ids, attempt)
+
+
+@shared_task(bind=True, name=REQUEUE_TASK, ignore_result=True)
+def requeue_created_notifications(self: Task) -> int:
+    """Beat task: put notifications still `created` after a while back on the delivery queues."""
+    return requeue_created(self.app, worker_context(self.app))
+
+
+@shared_task(bind=True, name=TIMEOUT_TASK, ignore_result=True)
+def timeout_sending_notifications(self: Task) -> int:
+    """Beat task: give up on notifications no provider reported on (temporary-failure)."""
+    return time_out_sending(worker_context(self.app))
+
+
+def _deliver_batch(app: Celery, notification_type: str, notification_ids: list[str], attempt: int) -> None:
+    context = worker_context(app)
+    for raw in notification_ids:
+        try:
+            notification_id = UUID(raw)
+        except (TypeError, ValueError):
+            logger.error("dropped a malformed notification id", extra={"notification_id": repr(raw)})
+            continue
+        deliver_one(app, context, notification_type, notification_id, attempt)
+
+
+def deliver_one(app: Celery, context: WorkerContext, notification_type: str, notification_id: UUID,
+                attempt: int) -> send.DeliveryOutcome | None:
+    """Deliver one id; on failure schedule its retry, or mark it technical-failure once retries are spent."""
+    fields = {"notification_id": str(notification_id), "attempt": attempt}
+    try:
+        return send.deliver(notification_id, sessions=context.sessions, clients=context.clients,
+                            clock=context.clock, options=context.delivery)
+    except EXPECTED_FAILURES as exc:
+        logger.warning("delivery attempt failed", extra={**fields, "error": str(exc)})
+    except Exception:  # as Notify does: anything else is retried too, with its traceback logged
+        logger.exception("delivery attempt failed unexpectedly", extra=fields)
+    countdown = context.retry_policy.countdown_after(attempt)
+    if countdown is None:
+        send.mark_technical_failure(notification_id, sessions=context.sessions, clock=context.clock,
+                                    reason=f"RETRY FAILED: max retries reached after {attempt + 1} attempts")
+        return send.DeliveryOutcome.TECHNICAL_FAILURE
+    dispatch.enqueue_retry(app, notification_type, notification_id, attempt=attempt + 1, countdown=countdown)
+    return None
+
+
+def requeue_created(app: Celery, context: WorkerContext) -> int:
+    """Claim notifications stuck in `created` and enqueue them in batches; returns how many."""
+    settings, now = context.settings, context.clock.now()
+    total = 0
+    for notification_type in sweepers.SWEPT_TYPES:
+        with context.sessions.begin() as session:
+            ids = sweepers.requeue_stuck_created(
+                session, notification_type=notification_type, now=now,
+                older_than=timedelta(seconds=settings.requeue_created_after_s),
+                lookback=timedelta(seconds=settings.requeue_created_lookback_s), limit=REQUEUE_LIMIT)
+        for batch in dispatch.chunked(ids):
+            dispatch.enqueue_delivery(app, notification_type, batch)
+        total += len(ids)
+    if total:
+        logger.info("re-queued notifications still created", extra={"count": total})
+    return total
+
+
+def time_out_sending(context: WorkerContext) -> int:
+    """Move sending/pending notifications older than the timeout to temporary-failure; returns how many."""
+    with context.sessions.begin() as session:
+        count = sweepers.time_out_sending(session, now=context.clock.now(),
+                                          older_than=timedelta(seconds=context.settings.sending_timeout_s))
+    if count:
+        logger.info("timed out notifications no provider reported on", extra={"count": count})
+    return count
