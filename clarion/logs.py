@@ -19,6 +19,7 @@ __all__ = ["JsonFormatter", "configure_logging", "redact_recipient"]
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message", "asctime", "taskName",
+    "color_message",  # uvicorn's copy of the message with terminal colours
 }
 
 
@@ -55,6 +56,7 @@ def configure_logging(process_name: str, level: str = "INFO", *, stream: TextIO 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    logging.captureWarnings(True)  # warnings become JSON lines too
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "celery"):
         # Let these reach the root handler instead of printing in their own format.
         logging.getLogger(name).handlers.clear()

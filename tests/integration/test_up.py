@@ -1,0 +1,147 @@
+"""`clarion up` in an empty folder: a newcomer's first text, through the official Notify client, is delivered."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from notifications_python_client import NotificationsAPIClient
+
+READY_TIMEOUT_S = 90
+DELIVERY_TIMEOUT_S = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(what: str, check: object, timeout_s: float, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"clarion up exited with {process.returncode} before {what}:\n{log.read_text()}")
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    pytest.fail(f"no {what} within {timeout_s} s:\n{log.read_text()}")
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@dataclass
+class Up:
+    process: subprocess.Popen[bytes]
+    folder: Path
+    api_url: str
+    out: Path
+
+    def child_pids(self) -> dict[str, int]:
+        return {name: int(pid) for name, pid in re.findall(r"(\w+) \(pid (\d+)\)", self.out.read_text())}
+
+
+@pytest.fixture
+def clarion_up(tmp_path: Path) -> Iterator[Up]:
+    """`clarion up` on the embedded defaults in an empty folder, on a free port."""
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}"
+    env = {name: value for name, value in os.environ.items()
+           if name not in {"DATABASE_URL", "BROKER_URL", "REDIS_URL", "ENVIRONMENT"}}
+    env.update({"API_PORT": str(port), "API_HOST_NAME": api_url, "PYTHONUNBUFFERED": "1"})
+    out = tmp_path / "up.out"
+    with out.open("wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "clarion", "up"], cwd=tmp_path, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
+    up = Up(process, tmp_path, api_url, out)
+    try:
+        wait_for("/_status", lambda: answers(f"{api_url}/_status"), READY_TIMEOUT_S, process, out)
+        wait_for("the banner", lambda: "Ctrl-C" in out.read_text(), 10, process, out)
+        yield up
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_a_text_sent_with_the_demo_test_key_is_delivered(clarion_up: Up) -> None:
+    demo = json.loads((clarion_up.folder / ".clarion" / "demo.json").read_text())
+    assert demo["api_url"] == clarion_up.api_url
+    client = NotificationsAPIClient(demo["api_keys"]["test"], base_url=demo["api_url"])
+
+    sent = client.send_sms_notification(phone_number="07700900123", template_id=demo["templates"]["sms"],
+                                        personalisation={"name": "you"})
+    assert "Hello you" in sent["content"]["body"]
+
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+    status = None
+    while time.monotonic() < deadline and status != "delivered":
+        status = client.get_notification_by_id(sent["id"])["status"]
+        time.sleep(0.3)
+    assert status == "delivered", clarion_up.out.read_text()
+
+
+def test_sigterm_stops_every_child(clarion_up: Up) -> None:
+    pids = clarion_up.child_pids()
+    assert {"api", "worker", "scheduler"} <= set(pids)
+    assert all(alive(pid) for pid in pids.values())
+
+    clarion_up.process.send_signal(signal.SIGTERM)
+    assert clarion_up.process.wait(timeout=30) == 0
+    assert not [name for name, pid in pids.items() if alive(pid)]
+    assert "all clarion processes stopped" in clarion_up.out.read_text()
+
+
+def test_exit_after_stops_on_its_own(tmp_path: Path) -> None:
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if name not in {"DATABASE_URL", "BROKER_URL"}}
+    env.update({"API_PORT": str(port), "API_HOST_NAME": f"http://127.0.0.1:{port}"})
+    result = subprocess.run([sys.executable, "-m", "clarion", "up", "--exit-after", "1"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=READY_TIMEOUT_S + 30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all clarion processes stopped" in result.stdout
+    pids = [int(pid) for pid in re.findall(r"\(pid (\d+)\)", result.stdout)]
+    assert len(pids) >= 3 and not any(alive(pid) for pid in pids)
+
+
+def test_a_child_that_dies_stops_the_others(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # the API cannot bind a port something else listens on
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {name: value for name, value in os.environ.items() if name not in {"DATABASE_URL", "BROKER_URL"}}
+        env.update({"API_PORT": str(port), "API_HOST_NAME": f"http://127.0.0.1:{port}"})
+        result = subprocess.run([sys.executable, "-m", "clarion", "up"], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=READY_TIMEOUT_S + 30)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "api exited" in result.stdout
+    assert "all clarion processes stopped" in result.stdout
