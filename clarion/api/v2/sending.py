@@ -1,0 +1,58 @@
+"""The one flow behind POST /v2/notifications/{sms,email,letter}: check, insert, commit, then enqueue.
+
+Every rule lives in `clarion.delivery.intake`; this module supplies the cached service and template,
+writes the row with one Core INSERT, and hands the id to the enqueue batcher after the commit
+(style §3.3). Simulated recipients are answered 201 without being stored, counted or queued.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clarion.api import store
+from clarion.api.context import ApiContext
+from clarion.api.v2 import serialise
+from clarion.delivery import intake
+from clarion.delivery.intake import Accepted, Caller, EmailRequest, LetterRequest, SmsRequest
+
+__all__ = ["send"]
+
+QUEUED_TYPES = frozenset({"sms", "email"})  # letters wait for the letters pipeline, as `created`
+
+
+async def send(api: ApiContext, caller: Caller, request: SmsRequest | EmailRequest | LetterRequest) -> dict[str, Any]:
+    """Accept one notification and return the 201 body; raises an intake error to refuse it."""
+    kind = _kind(request)
+    now = api.clock.now()
+    intake.check_permission(caller.service, kind)
+    if api.settings.api_rate_limit_enabled:
+        await intake.check_rate_limit(api.limits, caller, now=now)
+    template = intake.check_template(await api.template(caller.service.id, request.template_id), kind)
+    accepted = _accept(api, caller, request, template, now)
+    if not accepted.simulated:
+        if api.settings.api_rate_limit_enabled:
+            await intake.reserve_daily_limits(api.limits, caller, accepted, now=now)
+        await store.insert_notification(api.engine, accepted.row)  # durable first...
+        if kind in QUEUED_TYPES:
+            api.batcher.add(kind, accepted.id)  # ...then queued; the sweeper re-queues a lost one
+        api.metrics.accepted.labels(kind, caller.key_type).inc()
+    return serialise.post_response(accepted, root=serialise.root_url(api.settings.api_host_name))
+
+
+def _kind(request: SmsRequest | EmailRequest | LetterRequest) -> str:
+    if isinstance(request, SmsRequest):
+        return "sms"
+    if isinstance(request, EmailRequest):
+        return "email"
+    return "letter"
+
+
+def _accept(api: ApiContext, caller: Caller, request: SmsRequest | EmailRequest | LetterRequest,
+            template: intake.TemplateInfo, now: Any) -> Accepted:
+    if isinstance(request, SmsRequest):
+        return intake.accept_sms(request, caller=caller, template=template, default_sender=api.settings.from_number,
+                                 now=now)
+    if isinstance(request, EmailRequest):
+        return intake.accept_email(request, caller=caller, template=template,
+                                   email_domain=api.settings.notify_email_domain, now=now)
+    return intake.accept_letter(request, caller=caller, template=template, now=now)
