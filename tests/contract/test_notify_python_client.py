@@ -71,7 +71,7 @@ def test_templates_are_listed_read_by_version_and_previewed(live_api: LiveApi) -
     assert preview["body"] == "Hello Ada, your code is 9"
     assert preview["type"] == "sms"
     versions = client.get_all_template_versions(str(sms.id))
-    assert [v["version"] for v in versions["templates"]] == [1]
+    assert [v["version"] for v in versions["data"]] == [1]
 
 
 def test_received_texts_start_empty(live_api: LiveApi) -> None:

@@ -59,8 +59,8 @@ async def preview_template(template_id: str, request: Request, caller: Authentic
     info = await _current(api, caller.service.id, template_id)
     raw = await request.body()
     personalisation = requests.parse_preview(await requests.read_json(request)) if raw.strip() else None
-    prefix = caller.service.name if info.template_type == "sms" and caller.service.prefix_sms else None
-    shown = rendering.preview(info.template_type, info.subject, info.content, personalisation, prefix=prefix)
+    # Notify previews the filled template without the service-name prefix sends add.
+    shown = rendering.preview(info.template_type, info.subject, info.content, personalisation)
     return JsonResponse(serialise.template_preview(info, shown))
 
 

@@ -59,7 +59,7 @@ def test_unknown_and_malformed_template_ids(api: ApiClient) -> None:
 def test_a_preview_fills_the_template(api: ApiClient, seeded: Any) -> None:
     sms = seeded.templates["sms"]
     body = api.post(f"/v2/template/{sms.id}/preview", {"personalisation": {"name": "Ann", "code": "1"}}).json()
-    assert body == {"id": str(sms.id), "type": "sms", "version": 1, "body": "Test service: Hello Ann, your code is 1",
+    assert body == {"id": str(sms.id), "type": "sms", "version": 1, "body": "Hello Ann, your code is 1",
                     "html": None, "subject": None, "postage": None}
     email = seeded.templates["email"]
     body = api.post(f"/v2/template/{email.id}/preview", {"personalisation": {"name": "Ann"}}).json()
