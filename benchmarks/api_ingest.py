@@ -7,6 +7,7 @@ process, PostgreSQL's and Redis's processes, and the load generator, reported se
 
     python benchmarks/api_ingest.py --database sqlite                     # the embedded defaults
     python benchmarks/api_ingest.py --database postgres --broker redis    # PostgreSQL plus Redis
+    python benchmarks/api_ingest.py --database postgres --broker redis --rate 500   # latency at 500/s
 
 No worker runs: this measures acceptance (validate, persist, enqueue), not delivery.
 """
@@ -54,6 +55,12 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU of one process and its reaped children, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
+
+
+def api_cpu(pid: int) -> float:
+    """CPU of the API process and of its worker processes, if it started any."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return cpu_seconds(pid) + sum(cpu_seconds(int(child)) for child in children)
 
 
 def pids_named(name: str) -> list[int]:
@@ -130,15 +137,25 @@ class Tokens:
 
 
 async def one_connection(port: int, tokens: Tokens, body: bytes, count: int, latencies: list[float],
-                         statuses: dict[int, int]) -> None:
+                         statuses: dict[int, int], interval_s: float | None, start_s: float = 0.0) -> None:
+    """Send `count` requests on one keep-alive connection: back to back, or one every `interval_s`.
+
+    At a fixed rate, latency counts from when a request was due, not when it went out, so a slow
+    reply that delays the next request is charged to the server (no coordinated omission). Each
+    connection starts `start_s` later than the first, so requests arrive evenly spread, not in bursts.
+    """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    due = time.perf_counter() + start_s
     try:
         for _ in range(count):
+            if interval_s is not None:
+                due += interval_s
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
             request = (
                 f"POST /v2/notifications/sms HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 f"Authorization: Bearer {tokens.current()}\r\nContent-Length: {len(body)}\r\n\r\n"
             ).encode() + body
-            started = time.perf_counter()
+            started = due if interval_s is not None else time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head.split(b" ", 2)[1])
@@ -151,15 +168,18 @@ async def one_connection(port: int, tokens: Tokens, body: bytes, count: int, lat
         writer.close()
 
 
-async def drive(port: int, tokens: Tokens, template_id: str, total: int, concurrency: int) -> tuple[list[float], dict[int, int], float]:
+async def drive(port: int, tokens: Tokens, template_id: str, total: int, concurrency: int,
+                rate: float | None = None) -> tuple[list[float], dict[int, int], float]:
     body = orjson.dumps({"phone_number": "07700900123", "template_id": template_id,
                          "personalisation": {"name": "Ada", "code": "123456"}})
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     per_connection = total // concurrency
     started = time.perf_counter()
-    await asyncio.gather(*(one_connection(port, tokens, body, per_connection, latencies, statuses)
-                           for _ in range(concurrency)))
+    interval_s = concurrency / rate if rate else None
+    await asyncio.gather(*(one_connection(port, tokens, body, per_connection, latencies, statuses, interval_s,
+                                          start_s=index / rate if rate else 0.0)
+                           for index in range(concurrency)))
     return latencies, statuses, time.perf_counter() - started
 
 
@@ -183,6 +203,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=1_000)
+    parser.add_argument("--api-workers", type=int, default=1, help="API processes (API_WORKERS)")
+    parser.add_argument("--rate", type=float, help="offer this many requests per second instead of as many as it takes")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="clarion-bench-"))
@@ -190,7 +212,8 @@ def main() -> None:
     api_key, template_id = seed(url)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "API_PORT": str(port),
-           "API_HOST_NAME": f"http://127.0.0.1:{port}", "ENVIRONMENT": "test"}
+           "API_HOST_NAME": f"http://127.0.0.1:{port}", "ENVIRONMENT": "test",
+           "API_WORKERS": str(args.api_workers)}
     if args.broker == "redis":
         env["BROKER_URL"] = "redis://127.0.0.1:6379/14"
         env["REDIS_URL"] = "redis://127.0.0.1:6379/14"
@@ -203,11 +226,12 @@ def main() -> None:
         wait_until_up(port, api)
         tokens = Tokens(api_key)
         asyncio.run(drive(port, tokens, template_id, args.warmup, min(args.concurrency, 8)))
-        before = {"api": cpu_seconds(api.pid), "postgres": cpu_of("postgres"), "redis": cpu_of("redis-server")}
+        before = {"api": api_cpu(api.pid), "postgres": cpu_of("postgres"), "redis": cpu_of("redis-server")}
         own_before = resource.getrusage(resource.RUSAGE_SELF)
-        latencies, statuses, elapsed = asyncio.run(drive(port, tokens, template_id, args.requests, args.concurrency))
+        latencies, statuses, elapsed = asyncio.run(
+            drive(port, tokens, template_id, args.requests, args.concurrency, args.rate))
         own_after = resource.getrusage(resource.RUSAGE_SELF)
-        after = {"api": cpu_seconds(api.pid), "postgres": cpu_of("postgres"), "redis": cpu_of("redis-server")}
+        after = {"api": api_cpu(api.pid), "postgres": cpu_of("postgres"), "redis": cpu_of("redis-server")}
     finally:
         api.terminate()
         api.wait(timeout=10)
@@ -221,7 +245,7 @@ def main() -> None:
     generator_cpu = (own_after.ru_utime + own_after.ru_stime) - (own_before.ru_utime + own_before.ru_stime)
     per_request = {name: (after[name] - before[name]) * 1000 / max(accepted, 1) for name in before}
     print(f"api_ingest database={args.database} broker={args.broker} requests={len(latencies)} "
-          f"concurrency={args.concurrency}")
+          f"concurrency={args.concurrency} api_workers={args.api_workers} offered={f'{args.rate:.0f}/s' if args.rate else 'as fast as it answers'}")
     print(f"  statuses            {dict(sorted(statuses.items()))}")
     print(f"  accepted per second {accepted / elapsed:,.0f}")
     print(f"  latency p50         {statistics.median(latencies) * 1000:.1f} ms")

@@ -122,18 +122,20 @@ def main() -> None:
 @main.command("api")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--access-log/--no-access-log", default=False, help="Log every request.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="API processes sharing the port (default API_WORKERS).")
 @click.pass_context
-def api_command(ctx: click.Context, host: str, access_log: bool) -> None:
+def api_command(ctx: click.Context, host: str, access_log: bool, workers: int | None) -> None:
     """Run the HTTP API (public /v2, receipts, /admin, /_status) on API_PORT."""
     import uvicorn
 
-    from clarion.api.app import create_app
     from clarion.logs import configure_logging
 
     settings = settings_of(ctx)
     configure_logging("api")
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=settings.api_port, loop="auto", http="auto", log_config=None,
+    # Each worker process builds its own app (engines, caches, limits) from the same environment.
+    uvicorn.run("clarion.api.app:create_app_from_environment", factory=True, workers=workers or settings.api_workers,
+                host=host, port=settings.api_port, loop="auto", http="auto", log_config=None,
                 access_log=access_log, server_header=False)
 
 

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     # public addresses
     api_host_name: str = "http://127.0.0.1:6011"
     api_port: int = 6011
+    api_workers: int = 1
     notify_email_domain: str = "notifications.clarion.local"
     from_number: str = "CLARION"
 

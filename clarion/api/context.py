@@ -11,6 +11,7 @@ from clarion.api import store
 from clarion.api.cache import TtlCache
 from clarion.api.enqueue import EnqueueBatcher
 from clarion.api.metrics import ApiMetrics
+from clarion.api.writer import InsertBatcher
 from clarion.clock import Clock
 from clarion.config import Settings
 from clarion.crypto import SecretBox
@@ -22,13 +23,14 @@ __all__ = ["ApiContext"]
 
 @dataclass
 class ApiContext:
-    """The async engine, caches, limits, enqueue batcher and metrics of one API process."""
+    """The async engine, caches, limits, insert and enqueue batchers, and metrics of one API process."""
 
     settings: Settings
     clock: Clock
     engine: AsyncEngine
     box: SecretBox
     limits: Limits
+    writer: InsertBatcher
     batcher: EnqueueBatcher
     metrics: ApiMetrics
     services: TtlCache[uuid.UUID, ServiceInfo | None] = field(init=False)

@@ -13,8 +13,8 @@ from clarion.delivery.intake import Caller
 __all__ = ["Api", "AuthenticatedService", "authenticate_service", "get_api"]
 
 
-def get_api(request: Request) -> ApiContext:
-    """The shared objects of this API process."""
+async def get_api(request: Request) -> ApiContext:
+    """The shared objects of this API process (async: FastAPI would run a plain def in a thread)."""
     return request.app.state.api
 
 

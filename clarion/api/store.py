@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -31,7 +31,7 @@ from clarion.db.models import (
 from clarion.delivery.intake import ApiKeyInfo, SenderInfo, ServiceInfo, TemplateInfo
 
 __all__ = [
-    "get_notification", "get_template", "get_template_version", "insert_notification", "list_notifications",
+    "get_notification", "get_template", "get_template_version", "list_notifications",
     "list_received_texts", "list_template_versions", "list_templates", "load_service", "ping",
 ]
 
@@ -145,12 +145,6 @@ async def list_templates(engine: AsyncEngine, service_id: uuid.UUID, template_ty
         rows = (await connection.execute(
             query.order_by(TEMPLATES.c.name, TEMPLATES.c.template_type))).mappings().all()
     return [_template(row) for row in rows]
-
-
-async def insert_notification(engine: AsyncEngine, row: dict[str, Any]) -> None:
-    """Write one accepted notification in its own short transaction."""
-    async with engine.begin() as connection:
-        await connection.execute(insert(NOTIFICATIONS), [row])
 
 
 async def get_notification(engine: AsyncEngine, service_id: uuid.UUID, notification_id: uuid.UUID) -> RowMapping | None:

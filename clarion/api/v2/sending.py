@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from clarion.api import store
 from clarion.api.context import ApiContext
 from clarion.api.v2 import serialise
 from clarion.delivery import intake
@@ -32,7 +31,7 @@ async def send(api: ApiContext, caller: Caller, request: SmsRequest | EmailReque
     if not accepted.simulated:
         if api.settings.api_rate_limit_enabled:
             await intake.reserve_daily_limits(api.limits, caller, accepted, now=now)
-        await store.insert_notification(api.engine, accepted.row)  # durable first...
+        await api.writer.insert(accepted.row)  # durable first (a group commit with concurrent requests)...
         if kind in QUEUED_TYPES:
             api.batcher.add(kind, accepted.id)  # ...then queued; the sweeper re-queues a lost one
         api.metrics.accepted.labels(kind, caller.key_type).inc()
