@@ -232,3 +232,15 @@ def mark_technical_failure(notification_id: UUID, *, sessions: sessionmaker[Sess
     with sessions.begin() as session:
         return apply.apply_status(session, notification_id, status.TECHNICAL_FAILURE, now=clock.now(),
                                   failure_reason=reason)
+
+
+def note_failed_attempt(notification_id: UUID, *, sessions: sessionmaker[Session], clock: Clock) -> None:
+    """Stamp `updated_at` on a notification whose attempt failed and will be retried.
+
+    The re-queue sweeper skips notifications touched within its age, so a notification working
+    through its retries is not handed a second, parallel retry chain.
+    """
+    table = Notification.__table__
+    with sessions.begin() as session:
+        session.execute(update(table).where(table.c.id == notification_id, table.c.status == status.CREATED)
+                        .values(updated_at=clock.now()))

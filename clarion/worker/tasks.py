@@ -80,6 +80,7 @@ def deliver_one(app: Celery, context: WorkerContext, notification_type: str, not
         send.mark_technical_failure(notification_id, sessions=context.sessions, clock=context.clock,
                                     reason=f"RETRY FAILED: max retries reached after {attempt + 1} attempts")
         return send.DeliveryOutcome.TECHNICAL_FAILURE
+    send.note_failed_attempt(notification_id, sessions=context.sessions, clock=context.clock)
     dispatch.enqueue_retry(app, notification_type, notification_id, attempt=attempt + 1, countdown=countdown)
     return None
 

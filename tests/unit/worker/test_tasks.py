@@ -129,6 +129,17 @@ def test_the_requeue_sweep_puts_stuck_notifications_back_on_their_queues(
     assert celery_app.tasks["requeue_created_notifications"]() == 0
 
 
+def test_a_notification_working_through_its_retries_is_not_given_a_second_retry_chain(
+        celery_app: Celery, clock: ManualClock, add_notification: AddNotification) -> None:
+    retrying = add_notification(key_type="normal", created_at=clock.now() - timedelta(hours=2))
+    celery_app.tasks["deliver_sms"]([str(retrying)], 5)  # fails: no provider client exists
+    assert len(take_messages(celery_app, "retry-tasks")) == 1
+    clock.advance(minutes=59)
+    assert celery_app.tasks["requeue_created_notifications"]() == 0
+    clock.advance(minutes=2)  # an hour with no attempt: its chain was lost, so the sweeper takes it
+    assert celery_app.tasks["requeue_created_notifications"]() == 1
+
+
 def test_the_timeout_sweep_gives_up_on_old_sending_notifications(
         celery_app: Celery, clock: ManualClock, add_notification: AddNotification,
         sessions: sessionmaker[Session]) -> None:
