@@ -88,12 +88,9 @@ class GuestListRecipient(Base):
     created_at: Mapped[datetime]
 
 
-class Template(Base):
-    """The current version of a template; every version is kept in templates_history."""
+class TemplateFields:
+    """The columns every template version has; shared by the current row and its history."""
 
-    __tablename__ = "templates"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id"), index=True)
     template_type: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(255))
@@ -102,30 +99,27 @@ class Template(Base):
     postage: Mapped[str | None] = mapped_column(String(16))
     letter_contact_block: Mapped[str | None] = mapped_column(Text)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
-    version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime | None]
 
 
-class TemplateHistory(Base):
+class Template(TemplateFields, Base):
+    """The current version of a template; every version is kept in templates_history."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TemplateHistory(TemplateFields, Base):
     """One immutable template version; notifications point at (id, version)."""
 
     __tablename__ = "templates_history"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id"), index=True)
-    template_type: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(255))
-    subject: Mapped[str | None] = mapped_column(Text)
-    content: Mapped[str] = mapped_column(Text)
-    postage: Mapped[str | None] = mapped_column(String(16))
-    letter_contact_block: Mapped[str | None] = mapped_column(Text)
-    archived: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_by: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime | None]
 
 
 class SmsSender(Base):
@@ -196,41 +190,37 @@ class Notification(Base):
     updated_at: Mapped[datetime | None]
 
 
-class ProviderDetails(Base):
+class ProviderFields:
+    """The columns of a provider's details; shared by the current row and its history."""
+
+    display_name: Mapped[str] = mapped_column(String(255))
+    identifier: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer)  # a weight for SMS; for email and letters the highest wins
+    notification_type: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    supports_international: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(255))  # actor of the change
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ProviderDetails(ProviderFields, Base):
     """A provider clarion can hand notifications to, with its routing priority (a weight for SMS)."""
 
     __tablename__ = "provider_details"
     __table_args__ = (UniqueConstraint("identifier", "notification_type"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    display_name: Mapped[str] = mapped_column(String(255))
-    identifier: Mapped[str] = mapped_column(String(32))
-    priority: Mapped[int] = mapped_column(Integer)
-    notification_type: Mapped[str] = mapped_column(String(16))
-    active: Mapped[bool] = mapped_column(Boolean, default=False)
-    supports_international: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[datetime | None]
-    created_by: Mapped[str | None] = mapped_column(String(255))  # actor of the last change
-    reason: Mapped[str | None] = mapped_column(Text)
 
 
-class ProviderDetailsHistory(Base):
+class ProviderDetailsHistory(ProviderFields, Base):
     """Every version of a provider's details: the audit trail of routing changes."""
 
     __tablename__ = "provider_details_history"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    display_name: Mapped[str] = mapped_column(String(255))
-    identifier: Mapped[str] = mapped_column(String(32))
-    priority: Mapped[int] = mapped_column(Integer)
-    notification_type: Mapped[str] = mapped_column(String(16))
-    active: Mapped[bool] = mapped_column(Boolean)
-    supports_international: Mapped[bool] = mapped_column(Boolean)
-    updated_at: Mapped[datetime | None]
-    created_by: Mapped[str | None] = mapped_column(String(255))
-    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class InboundSms(Base):
