@@ -34,7 +34,8 @@ from typing import Any
 
 from clarion import templates
 from clarion.limits import Limits
-from clarion.recipients.phone import PhoneNumber
+from clarion.recipients.errors import InvalidRecipient
+from clarion.recipients.phone import PhoneNumber, validate_phone_number
 from clarion.recipients.simulated import is_simulated
 
 __all__ = [
@@ -57,6 +58,9 @@ TRIAL_TEST_KEY_DAILY_LIMITS = {"email": 250_000, "sms": 250_000, "letter": 20_00
 ADDRESS_MIN_LINES = 3
 ADDRESS_MAX_LINES = 7
 TO_LENGTH = 255  # notifications.to and normalised_to
+EMPTY_MESSAGE = "Your message is empty."
+# notifications-utils InsensitiveDict: personalisation keys match ignoring case, spaces, "_" and "-".
+_KEY_NOISE = str.maketrans("", "", " _-\t\n\r\f\v")
 
 
 class IntakeError(Exception):
@@ -269,7 +273,12 @@ def accept_sms(request: SmsRequest, *, caller: Caller, template: TemplateInfo, d
     service = caller.service
     prefix = service.name if service.prefix_sms else None
     rendered = templates.render_sms(template.content, request.personalisation, prefix=prefix)
-    sender = _sender(service.sms_senders, request.sms_sender_id, "sms_sender_id", service.id) or default_sender
+    if _sms_is_empty(rendered.body, prefix):
+        raise CannotSend(EMPTY_MESSAGE)
+    sender = _sender(service.sms_senders, request.sms_sender_id, "sms_sender_id", service.id)
+    if request.sms_sender_id is not None and sender is not None:
+        sender = _formatted_sender(sender)
+    sender = sender or default_sender
     phone = request.phone
     simulated = is_simulated("sms", phone.normalised)
     if not simulated:
@@ -291,6 +300,8 @@ def accept_email(request: EmailRequest, *, caller: Caller, template: TemplateInf
     service = caller.service
     rendered = templates.render_email(template.subject or "", template.content, request.personalisation,
                                       sanitise_content_for=request.sanitise_content_for)
+    if not rendered.body.strip():
+        raise CannotSend(EMPTY_MESSAGE)
     reply_to = _sender(service.reply_tos, request.email_reply_to_id, "email_reply_to_id", service.id)
     address = request.normalised_address
     simulated = is_simulated("email", address)
@@ -329,13 +340,17 @@ def accept_letter(request: LetterRequest, *, caller: Caller, template: TemplateI
                to=address[:TO_LENGTH], normalised_to="".join(address.split()).lower()[:TO_LENGTH], body=rendered.body,
                subject=rendered.subject, reply_to_text=None)
     row["postage"] = template.postage or "second"
+    if caller.key_type == "test":
+        # Notify creates a test letter as sending and, without TEST_LETTERS_FAKE_DELIVERY, marks it delivered
+        # at once; clarion has no fake DVLA callback, so it is stored delivered and never printed.
+        row.update(status="delivered", updated_at=now)
     return Accepted(row=row, simulated=False, content={"body": rendered.body, "subject": rendered.subject},
                     daily_channels=("letter",))
 
 
 def address_lines(personalisation: Mapping[str, Any]) -> list[str]:
     """The non-empty address lines (address_line_1..7, then a legacy postcode), keys matched loosely."""
-    values = {"".join(str(key).split()).lower().replace("_", ""): value for key, value in personalisation.items()}
+    values = {str(key).translate(_KEY_NOISE).lower(): value for key, value in personalisation.items()}
     wanted = [f"addressline{number}" for number in range(1, 8)] + ["postcode"]
     lines = []
     for key in wanted:
@@ -354,6 +369,22 @@ def _sender(rows: Sequence[SenderInfo], wanted: uuid.UUID | None, field_name: st
                 return row.value
         raise CannotSend(f"{field_name} {wanted} does not exist in database for service id {service_id}")
     return next((row.value for row in rows if row.is_default), None)
+
+
+def _sms_is_empty(body: str, prefix: str | None) -> bool:
+    # Notify refuses a message whose content, without the prefix, is empty once filled and tidied.
+    if not prefix:
+        return not body
+    return len(body) <= len(prefix) + 1 and body.rstrip(":").strip() == " ".join(prefix.split()).strip()
+
+
+def _formatted_sender(sender: str) -> str:
+    # Notify passes a chosen sender through try_parse_and_format_phone_number: a valid mobile number
+    # is normalised (E.164 without "+"), anything else (a name such as "GOVUK") is kept as it is.
+    try:
+        return validate_phone_number(sender).normalised
+    except InvalidRecipient:
+        return sender
 
 
 def _check_guest_list(caller: Caller, normalised: str) -> None:

@@ -67,11 +67,18 @@ def serve(app: object, port: int) -> tuple[uvicorn.Server, threading.Thread]:
     return server, thread
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "live_settings(**fields): Settings fields the live_api fixture overrides")
+
+
 @pytest.fixture
-def live_api(sqlite_url: str, seeded_live: Seeded) -> Iterator[LiveApi]:
+def live_api(request: pytest.FixtureRequest, sqlite_url: str, seeded_live: Seeded) -> Iterator[LiveApi]:
+    """The app on a loopback port; `@pytest.mark.live_settings(api_page_size=2)` changes its Settings."""
     port = free_port()
+    marker = request.node.get_closest_marker("live_settings")
+    overrides = dict(marker.kwargs) if marker else {}
     settings = Settings(environment="test", database_url=sqlite_url, broker_url="memory://", secret_key=TEST_SECRET,
-                        api_host_name=f"http://127.0.0.1:{port}", redis_url=None)
+                        api_host_name=f"http://127.0.0.1:{port}", redis_url=None, **overrides)
     clock = OffsetClock()
     server, thread = serve(create_app(settings, clock=clock), port)
     engine = make_engine(sqlite_url)

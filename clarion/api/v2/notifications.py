@@ -25,14 +25,14 @@ router = APIRouter(prefix="/v2/notifications")
 @router.post("/sms", status_code=201)
 async def post_sms(request: Request, caller: AuthenticatedService, api: Api) -> Response:
     """Accept a text message; a worker hands it to a provider."""
-    body = requests.parse_sms(await requests.read_json(request))
+    body = requests.parse_sms(await requests.read_json(request), now=api.clock.now())
     return JsonResponse(await sending.send(api, caller, body), status_code=201)
 
 
 @router.post("/email", status_code=201)
 async def post_email(request: Request, caller: AuthenticatedService, api: Api) -> Response:
     """Accept an email; a worker hands it to a provider."""
-    body = requests.parse_email(await requests.read_json(request))
+    body = requests.parse_email(await requests.read_json(request), now=api.clock.now())
     return JsonResponse(await sending.send(api, caller, body), status_code=201)
 
 

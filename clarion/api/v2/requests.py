@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,13 +44,19 @@ SMS_FIELDS = ("phone_number", "template_id", "personalisation", "reference", "sc
 EMAIL_FIELDS = ("email_address", "template_id", "personalisation", "reference", "scheduled_for",
                 "email_reply_to_id", "one_click_unsubscribe_url", "sanitise_content_for")
 LETTER_FIELDS = ("template_id", "personalisation", "reference")
+SCHEDULED_FOR_FORMAT = ("datetime format is invalid. It must be a valid ISO8601 date time format, "
+                        "https://en.wikipedia.org/wiki/ISO_8601")
 PRECOMPILED_MESSAGE = "Precompiled letters are not available yet: a later release adds them"
 
 
 async def read_json(request: Request) -> Any:
-    """The body as JSON; 400 "Invalid JSON supplied in POST data" otherwise."""
+    """The body as JSON; 400 "Invalid JSON supplied in POST data" otherwise.
+
+    A falsy document (null, false, 0, "", [] or {}) counts as an empty object, as Notify's
+    `request.get_json(force=True) or {}` does, so it is answered with the missing fields.
+    """
     try:
-        return orjson.loads(await request.body())
+        return orjson.loads(await request.body()) or {}
     except orjson.JSONDecodeError:
         raise InvalidJson() from None
 
@@ -157,13 +164,26 @@ def _reference(body: Mapping[str, Any], problems: Problems) -> str | None:
     return reference
 
 
-def _scheduled_for(body: Mapping[str, Any], problems: Problems) -> None:
-    # Accepted for compatibility and ignored: clarion sends at once, as Notify now does.
-    _string(body, "scheduled_for", problems, nullable=True)
+def _scheduled_for(body: Mapping[str, Any], problems: Problems, now: datetime | None) -> None:
+    # Checked as Notify's "datetime_within_next_day" format checks it, then ignored: clarion sends at once,
+    # as Notify now does. Notify drops any offset without converting (`.replace(tzinfo=None)`), so does this.
+    value = _string(body, "scheduled_for", problems, nullable=True)
+    if value is None or now is None:
+        return
+    try:
+        when = datetime.fromisoformat(value.strip()).replace(tzinfo=None)
+    except ValueError:
+        problems.add(f"scheduled_for {SCHEDULED_FOR_FORMAT}")
+        return
+    utc_now = now.astimezone(UTC).replace(tzinfo=None)
+    if when < utc_now:
+        problems.add("scheduled_for datetime can not be in the past")
+    elif when > utc_now + timedelta(hours=24):
+        problems.add("scheduled_for datetime can only be 24 hours in the future")
 
 
-def parse_sms(body: Any) -> SmsRequest:
-    """A POST /v2/notifications/sms body."""
+def parse_sms(body: Any, *, now: datetime | None = None) -> SmsRequest:
+    """A POST /v2/notifications/sms body; `now` (UTC) checks scheduled_for."""
     body, problems = _object(body), Problems()
     raw = _string(body, "phone_number", problems)
     phone = None
@@ -177,7 +197,7 @@ def parse_sms(body: Any) -> SmsRequest:
     template_id = _uuid(body, "template_id", problems)
     personalisation = _personalisation(body, problems)
     reference = _reference(body, problems)
-    _scheduled_for(body, problems)
+    _scheduled_for(body, problems, now)
     sms_sender_id = _uuid(body, "sms_sender_id", problems, nullable=True)
     _check_fields(body, SMS_FIELDS, ("phone_number", "template_id"), problems)
     problems.raise_if_any()
@@ -186,8 +206,8 @@ def parse_sms(body: Any) -> SmsRequest:
                       reference=reference, sms_sender_id=sms_sender_id)
 
 
-def parse_email(body: Any) -> EmailRequest:
-    """A POST /v2/notifications/email body."""
+def parse_email(body: Any, *, now: datetime | None = None) -> EmailRequest:
+    """A POST /v2/notifications/email body; `now` (UTC) checks scheduled_for."""
     body, problems = _object(body), Problems()
     raw = _string(body, "email_address", problems)
     address = None
@@ -202,7 +222,7 @@ def parse_email(body: Any) -> EmailRequest:
     template_id = _uuid(body, "template_id", problems)
     personalisation = _personalisation(body, problems)
     reference = _reference(body, problems)
-    _scheduled_for(body, problems)
+    _scheduled_for(body, problems, now)
     reply_to_id = _uuid(body, "email_reply_to_id", problems, nullable=True)
     unsubscribe = _https_url(body, "one_click_unsubscribe_url", problems)
     sanitise = _string_list(body, "sanitise_content_for", problems)
@@ -328,15 +348,13 @@ def _older_than(values: Mapping[str, list[str]], problems: Problems) -> uuid.UUI
 
 
 def _link_pairs(items: list[tuple[str, str]], single: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    # Notify keeps one value of the single-valued parameters (the first) and every status/template_type.
-    pairs, seen = [], set()
+    # Notify rebuilds the query from `request.args.to_dict(flat=False)`: names in the order each first
+    # appears, every value of a name together, and only the first value of the single-valued ones.
+    grouped: dict[str, list[str]] = {}
     for name, value in items:
-        if name in single:
-            if name in seen:
-                continue
-            seen.add(name)
-        pairs.append((name, value))
-    return tuple(pairs)
+        grouped.setdefault(name, []).append(value)
+    return tuple((name, value) for name, values in grouped.items()
+                 for value in (values[:1] if name in single else values))
 
 
 def parse_older_than_query(items: list[tuple[str, str]]) -> uuid.UUID | None:

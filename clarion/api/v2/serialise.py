@@ -26,7 +26,13 @@ LETTER_RATES_POUNDS = {"first": 0.95, "second": 0.70, "economy": 0.65, "europe":
 LETTER_SHEET_POUNDS = 0.05  # each sheet after the first
 POSTAGE_DAYS = {"first": 1, "second": 2, "economy": 4, "europe": 3, "rest-of-world": 5}
 PRINT_CUTOFF_HOUR_UTC = 17  # letters accepted after 17:30 are printed the next working day
-ADDRESS_KEYS = tuple(f"address_line_{n}" for n in range(1, 7))
+# Notify's NOTIFICATION_STATUS_TYPES_COMPLETED: the statuses that show `completed_at`. Unlike
+# clarion's FINAL set it leaves out virus-scan-failed (and says `failed`, which clarion never stores).
+API_COMPLETED = frozenset({
+    statuses.SENT, statuses.DELIVERED, "failed", statuses.TECHNICAL_FAILURE, statuses.TEMPORARY_FAILURE,
+    statuses.PERMANENT_FAILURE, statuses.RETURNED_LETTER, statuses.CANCELLED, statuses.VALIDATION_FAILED,
+})
+_KEY_NOISE = str.maketrans("", "", " _-\t\n\r")  # notifications-utils InsensitiveDict: spaces, _ and - ignored
 
 
 def root_url(host_name: str) -> str:
@@ -61,7 +67,7 @@ def notification(row: Mapping[str, Any], *, root: str) -> dict[str, Any]:
         "template": _template_ref(root, row["service_id"], row["template_id"], row["template_version"]),
         "body": row["body"], "subject": row["subject"], "created_at": format_datetime(row["created_at"]),
         "created_by_name": None, "sent_at": format_datetime(row["sent_at"]),
-        "completed_at": format_datetime(row["updated_at"] or row["created_at"]) if status in statuses.COMPLETED else None,
+        "completed_at": format_datetime(row["updated_at"] or row["created_at"]) if status in API_COMPLETED else None,
         "scheduled_for": None, "postage": row["postage"],
         "one_click_unsubscribe_url": row["one_click_unsubscribe_url"],
     }
@@ -73,9 +79,9 @@ def notification(row: Mapping[str, Any], *, root: str) -> dict[str, Any]:
 
 
 def _address(personalisation: Mapping[str, Any]) -> dict[str, Any]:
-    values = {"".join(str(k).split()).lower(): v for k, v in personalisation.items()}
-    lines = {f"line_{n}": _text(values.get(f"address_line_{n}")) for n in range(1, 7)}
-    lines["postcode"] = _text(values.get("postcode")) or _text(values.get("address_line_7"))
+    values = {str(k).translate(_KEY_NOISE).lower(): v for k, v in personalisation.items()}
+    lines = {f"line_{n}": _text(values.get(f"addressline{n}")) for n in range(1, 7)}
+    lines["postcode"] = _text(values.get("postcode")) or _text(values.get("addressline7"))
     return lines
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Request
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from clarion import templates as rendering
@@ -19,7 +20,7 @@ from clarion.api.deps import Api, AuthenticatedService
 from clarion.api.errors import NoResultFound
 from clarion.api.responses import JsonResponse
 from clarion.api.v2 import requests, serialise
-from clarion.delivery.intake import RequestInvalid, TemplateInfo
+from clarion.delivery.intake import TemplateInfo
 
 __all__ = ["router"]
 
@@ -36,9 +37,12 @@ async def get_template(template_id: str, caller: AuthenticatedService, api: Api)
 @router.get("/v2/template/{template_id}/version/{version}")
 async def get_template_version(template_id: str, version: str, caller: AuthenticatedService, api: Api) -> Response:
     """One version of one of the service's templates."""
-    parsed = requests.parse_path_uuid(template_id, "template_id")
-    if not version.isdigit() or len(version) > 9:
-        raise RequestInvalid(["version is not a valid integer"])
+    if not version.isascii() or not version.isdigit():
+        # Notify's route is `/version/<int:version>`: anything else matches no route at all.
+        raise HTTPException(status_code=404)
+    parsed = requests.parse_path_uuid(template_id, "id")
+    if len(version) > 9:
+        raise NoResultFound()
     info = await store.get_template_version(api.engine, caller.service.id, parsed, int(version))
     if info is None:
         raise NoResultFound()
@@ -56,9 +60,10 @@ async def list_templates(request: Request, caller: AuthenticatedService, api: Ap
 @router.post("/v2/template/{template_id}/preview")
 async def preview_template(template_id: str, request: Request, caller: AuthenticatedService, api: Api) -> Response:
     """The template filled with the given personalisation."""
-    info = await _current(api, caller.service.id, template_id)
+    # Notify validates the body (and the id) before it looks the template up.
     raw = await request.body()
-    personalisation = requests.parse_preview(await requests.read_json(request)) if raw.strip() else None
+    personalisation = requests.parse_preview(await requests.read_json(request)) if raw else None
+    info = await _current(api, caller.service.id, template_id)
     # Notify previews the filled template without the service-name prefix sends add.
     shown = rendering.preview(info.template_type, info.subject, info.content, personalisation)
     return JsonResponse(serialise.template_preview(info, shown))
@@ -79,7 +84,7 @@ async def list_template_versions(service_id: str, template_id: str, caller: Auth
 
 
 async def _current(api: ApiContext, service_id: uuid.UUID, template_id: str) -> TemplateInfo:
-    parsed = requests.parse_path_uuid(template_id, "template_id")
+    parsed = requests.parse_path_uuid(template_id, "id")  # Notify's schema calls the template id `id`
     info = await store.get_template(api.engine, service_id, parsed)
     if info is None:
         raise NoResultFound()

@@ -163,3 +163,160 @@ def test_older_than_pages_through_everything_once(sqlite_url: str, seeded_sqlite
             older_than = body["links"]["next"].rsplit("=", 1)[1]
         assert sorted(seen) == sorted(sent) and len(seen) == 7
         assert pages == 4
+
+
+SHOWS_COMPLETED_AT = {"sent", "delivered", "technical-failure", "temporary-failure", "permanent-failure",
+                      "returned-letter", "cancelled", "validation-failed"}
+EVERY_STATUS = ["created", "sending", "sent", "pending", "delivered", "technical-failure", "temporary-failure",
+                "permanent-failure", "cancelled", "pending-virus-check", "validation-failed", "virus-scan-failed",
+                "returned-letter"]
+
+
+@pytest.mark.parametrize("status", EVERY_STATUS)
+def test_completed_at_is_updated_at_only_for_notifys_completed_statuses(api: ApiClient, seeded: Any,
+                                                                        sessions: sessionmaker[Session],
+                                                                        clock: ManualClock, status: str) -> None:
+    notification_id = send(api, seeded)
+    clock.advance(seconds=90)
+    set_status(sessions, notification_id, status, clock)
+    body = api.get(f"/v2/notifications/{notification_id}").json()
+    expected = "2026-01-05T09:01:30.000000Z" if status in SHOWS_COMPLETED_AT else None
+    assert (body["status"], body["completed_at"]) == (status, expected)
+
+
+@pytest.mark.parametrize(("stored_status", "shown"), [
+    ("created", "accepted"), ("sending", "accepted"), ("delivered", "received"), ("returned-letter", "received"),
+    ("technical-failure", "technical-failure"), ("pending-virus-check", "pending-virus-check"),
+    ("validation-failed", "validation-failed"), ("virus-scan-failed", "virus-scan-failed"),
+    ("cancelled", "cancelled"),
+])
+def test_a_letter_shows_notifys_letter_status(api: ApiClient, seeded: Any, sessions: sessionmaker[Session],
+                                              clock: ManualClock, stored_status: str, shown: str) -> None:
+    notification_id = send(api, seeded, "letter")
+    set_status(sessions, notification_id, stored_status, clock)
+    assert api.get(f"/v2/notifications/{notification_id}").json()["status"] == shown
+
+
+@pytest.mark.parametrize(("kind", "status", "units", "cost"), [
+    ("email", "created", 0, {"is_cost_data_ready": True, "cost_in_pounds": 0.0, "cost_details": {}}),
+    ("email", "delivered", 0, {"is_cost_data_ready": True, "cost_in_pounds": 0.0, "cost_details": {}}),
+    ("sms", "created", 0, {"is_cost_data_ready": False, "cost_in_pounds": None, "cost_details": {}}),
+    ("sms", "delivered", 2, {"is_cost_data_ready": True, "cost_in_pounds": 0.0454,
+                             "cost_details": {"billable_sms_fragments": 2, "international_rate_multiplier": 1.0,
+                                              "sms_rate": 0.0227}}),
+    ("letter", "created", 0, {"is_cost_data_ready": False, "cost_in_pounds": None, "cost_details": {}}),
+    ("letter", "sending", 3, {"is_cost_data_ready": True, "cost_in_pounds": 0.8,
+                              "cost_details": {"billable_sheets_of_paper": 3, "postage": "second"}}),
+])
+def test_cost_data_by_type(api: ApiClient, seeded: Any, sessions: sessionmaker[Session], kind: str, status: str,
+                           units: int, cost: dict[str, Any]) -> None:
+    notification_id = send(api, seeded, kind)
+    with sessions.begin() as session:
+        session.execute(update(Notification).where(Notification.id == uuid.UUID(notification_id))
+                        .values(status=status, billable_units=units))
+    body = api.get(f"/v2/notifications/{notification_id}").json()
+    assert {name: body[name] for name in cost} == cost
+    listed = api.get("/v2/notifications").json()["notifications"]
+    assert {name: listed[0][name] for name in cost} == cost
+
+
+@pytest.mark.parametrize("kind", ["sms", "email", "letter"])
+def test_every_type_reads_back_with_the_same_keys(api: ApiClient, seeded: Any, kind: str) -> None:
+    keys = {"id", "reference", "email_address", "phone_number", "line_1", "line_2", "line_3", "line_4", "line_5",
+            "line_6", "postcode", "type", "status", "template", "body", "subject", "created_at", "created_by_name",
+            "sent_at", "completed_at", "scheduled_for", "postage", "one_click_unsubscribe_url", "cost_in_pounds",
+            "is_cost_data_ready", "cost_details"}
+    body = api.get(f"/v2/notifications/{send(api, seeded, kind)}").json()
+    assert set(body) == keys | ({"estimated_delivery"} if kind == "letter" else set())
+    assert set(body["template"]) == {"id", "version", "uri"}
+
+
+@pytest.mark.parametrize(("query", "current"), [
+    # Notify rebuilds the query from request.args.to_dict(flat=False): names in first-seen order, values grouped,
+    # and only the first older_than / reference.
+    ([("status", "delivered"), ("template_type", "sms"), ("status", "sending")],
+     "status=delivered&status=sending&template_type=sms"),
+    ([("reference", "a"), ("reference", "b"), ("status", "failed")], "reference=a&status=failed"),
+    ([("include_jobs", "true"), ("reference", "x y&z")], "include_jobs=true&reference=x+y%26z"),
+])
+def test_links_repeat_the_query_as_notify_rebuilds_it(api: ApiClient, query: list[tuple[str, str]],
+                                                      current: str) -> None:
+    assert api.get("/v2/notifications", params=query).json()["links"] == {
+        "current": f"{ROOT}v2/notifications?{current}"}
+
+
+def test_the_next_link_replaces_older_than_in_place(api: ApiClient, seeded: Any, clock: ManualClock) -> None:
+    older = send(api, seeded)
+    clock.advance(seconds=1)
+    newest = send(api, seeded)
+    clock.advance(seconds=1)
+    send(api, seeded)
+    query = [("older_than", newest), ("template_type", "sms"), ("older_than", "x")]
+    body = api.get("/v2/notifications", params=query).json()
+    assert [n["id"] for n in body["notifications"]] == [older]
+    assert body["links"] == {"current": f"{ROOT}v2/notifications?older_than={newest}&template_type=sms",
+                             "next": f"{ROOT}v2/notifications?older_than={older}&template_type=sms"}
+
+
+@pytest.mark.parametrize(("status", "matches"), [
+    ("failed", {"technical-failure", "temporary-failure", "permanent-failure", "validation-failed",
+                "virus-scan-failed", "returned-letter"}),
+    ("delivered", {"delivered"}),
+    ("created", {"created"}),
+])
+def test_a_status_filter_matches_what_notify_expands_it_to(api: ApiClient, seeded: Any,
+                                                           sessions: sessionmaker[Session], clock: ManualClock,
+                                                           status: str, matches: set[str]) -> None:
+    ids = {}
+    for stored_status in EVERY_STATUS:
+        notification_id = send(api, seeded)
+        set_status(sessions, notification_id, stored_status, clock)
+        ids[notification_id] = stored_status
+    listed = api.get("/v2/notifications", params={"status": status}).json()["notifications"]
+    assert {ids[n["id"]] for n in listed} == matches
+
+
+@pytest.mark.parametrize(("key", "sees"), [("normal", {"normal"}), ("team", {"team"}), ("test", {"test"})])
+def test_each_key_type_lists_only_its_own_but_reads_any_by_id(api: ApiClient, seeded: Any, sessions: Any,
+                                                              clock: ManualClock, key: str, sees: set[str]) -> None:
+    from clarion.db.models import GuestListRecipient
+    with sessions.begin() as session:
+        session.add(GuestListRecipient(service_id=seeded.service.id, recipient_type="mobile",
+                                       recipient="447700900123", created_at=clock.now()))
+    clock.advance(seconds=3)
+    made = {kind: send(api, seeded, key=kind) for kind in ("normal", "team", "test")}
+    listed = {n["id"] for n in api.get("/v2/notifications", key=key).json()["notifications"]}
+    assert listed == {made[k] for k in sees}
+    for notification_id in made.values():
+        assert api.get(f"/v2/notifications/{notification_id}", key=key).status_code == 200
+
+
+def test_another_services_notification_is_not_found(api: ApiClient, seeded: Any, sessions: sessionmaker[Session],
+                                                    clock: ManualClock) -> None:
+    notification_id = send(api, seeded)
+    with sessions.begin() as session:
+        session.execute(update(Notification).where(Notification.id == uuid.UUID(notification_id))
+                        .values(service_id=_other_service(session, clock)))
+    assert error_of(api.get(f"/v2/notifications/{notification_id}"), 404) == {
+        "error": "NoResultFound", "message": "No result found"}
+    assert error_of(api.get(f"/v2/notifications/{notification_id}/pdf"), 404)["message"] == "No result found"
+
+
+def _other_service(session: Session, clock: ManualClock) -> uuid.UUID:
+    from clarion.manage import services
+    return services.create_service(session, name="Other", now=clock.now()).id
+
+
+@pytest.mark.parametrize(("status", "error"), [
+    ("created", {"error": "PDFNotReadyError", "message": "PDF not available yet, try again later"}),
+    ("pending-virus-check", {"error": "PDFNotReadyError", "message": "PDF not available yet, try again later"}),
+    ("virus-scan-failed", {"error": "BadRequestError", "message": "File did not pass the virus scan"}),
+    ("technical-failure", {"error": "BadRequestError",
+                           "message": "PDF not available for letters in status technical-failure"}),
+])
+def test_the_pdf_route_answers_by_status(api: ApiClient, seeded: Any, sessions: sessionmaker[Session],
+                                         clock: ManualClock, status: str, error: dict[str, str]) -> None:
+    letter_id = send(api, seeded, "letter")
+    set_status(sessions, letter_id, status, clock)
+    assert error_of(api.get(f"/v2/notifications/{letter_id}/pdf"), 400) == error
+    assert messages_of(api.get("/v2/notifications/nope/pdf")) == ["notification_id is not a valid UUID"]

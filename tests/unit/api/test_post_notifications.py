@@ -347,3 +347,201 @@ def test_limits_are_not_checked_when_switched_off(seeded: Any, settings: Any, cl
     with TestClient(app) as client:
         api = ApiClient(client, clock, seeded.api_keys)
         assert {api.post("/v2/notifications/sms", sms_body(seeded)).status_code for _ in range(4)} == {201}
+
+
+@pytest.mark.parametrize(("scheduled_for", "message"), [
+    (None, None),
+    ("2026-01-05 10:00", None),
+    ("2026-01-05T10:00:00.000000Z", None),
+    ("2026-01-06T08:59", None),
+    ("2026-01-05T10:00:00+05:00", None),  # Notify drops the offset without converting
+    ("2026-01-05T08:59", "scheduled_for datetime can not be in the past"),
+    ("2026-01-06T09:01", "scheduled_for datetime can only be 24 hours in the future"),
+    ("tomorrow", "scheduled_for datetime format is invalid. It must be a valid ISO8601 date time format, "
+                 "https://en.wikipedia.org/wiki/ISO_8601"),
+    (5, "scheduled_for 5 is not of type string, null"),
+])
+@pytest.mark.parametrize("kind", ["sms", "email"])
+def test_scheduled_for_must_be_within_the_next_day_and_is_then_ignored(api: ApiClient, seeded: Any, kind: str,
+                                                                       scheduled_for: Any,
+                                                                       message: str | None) -> None:
+    body = (sms_body if kind == "sms" else email_body)(seeded, scheduled_for=scheduled_for)
+    reply = api.post(f"/v2/notifications/{kind}", body)
+    if message is None:
+        assert reply.status_code == 201, reply.text
+        assert reply.json()["scheduled_for"] is None
+    else:
+        assert error_of(reply, 400) == {"error": "ValidationError", "message": message}
+
+
+def test_scheduled_for_is_not_a_letter_field(api: ApiClient, seeded: Any) -> None:
+    reply = api.post("/v2/notifications/letter", letter_body(seeded, scheduled_for="2026-01-05 10:00"))
+    assert messages_of(reply) == ["Additional properties are not allowed (scheduled_for was unexpected)"]
+
+
+@pytest.mark.parametrize(("kind", "required"), [
+    ("sms", ["phone_number is a required property", "template_id is a required property"]),
+    ("email", ["email_address is a required property", "template_id is a required property"]),
+    ("letter", ["template_id is a required property", "personalisation is a required property"]),
+])
+@pytest.mark.parametrize("raw", [b"null", b"false", b"0", b'""', b"[]", b"{}"])
+def test_a_falsy_json_body_counts_as_an_empty_object(api: ApiClient, kind: str, required: list[str],
+                                                     raw: bytes) -> None:
+    # Notify: `request.get_json(force=True) or {}`
+    assert sorted(messages_of(api.post(f"/v2/notifications/{kind}", content=raw))) == sorted(required)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ([1], "[1] is not of type object"),
+    ("text", "text is not of type object"),
+    (7, "7 is not of type object"),
+])
+def test_a_json_body_that_is_not_an_object_is_a_validation_error(api: ApiClient, body: Any, message: str) -> None:
+    assert messages_of(api.post("/v2/notifications/sms", body)) == [message]
+
+
+@pytest.mark.parametrize(("kind", "content", "personalisation"), [
+    ("sms", "((message))", {"message": ""}),
+    ("sms", "((message))", {"message": "   \n  "}),
+    ("email", "((message))", {"message": ""}),
+])
+def test_an_empty_message_is_refused(api: ApiClient, seeded: Any, sessions: sessionmaker[Session],
+                                     clock: ManualClock, kind: str, content: str,
+                                     personalisation: dict[str, str]) -> None:
+    with sessions.begin() as session:
+        template = templates.create_template(session, services.get_service(session, seeded.service.id),
+                                             template_type=kind, name="empty", content=content,
+                                             subject="Hi" if kind == "email" else None, now=clock.now())
+    recipient = {"phone_number": UK_MOBILE} if kind == "sms" else {"email_address": "ann@example.com"}
+    reply = api.post(f"/v2/notifications/{kind}", {**recipient, "template_id": str(template.id),
+                                                   "personalisation": personalisation})
+    assert error_of(reply, 400) == {"error": "BadRequestError", "message": "Your message is empty."}
+    assert stored(sessions) == []
+
+
+@pytest.mark.parametrize(("sender", "shown"), [
+    ("07700900111", "447700900111"),  # a number is formatted as Notify's try_parse_and_format_phone_number does
+    ("Council", "Council"),  # a name is kept as it is
+])
+def test_a_chosen_sms_sender_that_is_a_number_is_normalised(api: ApiClient, seeded: Any,
+                                                            sessions: sessionmaker[Session], clock: ManualClock,
+                                                            sender: str, shown: str) -> None:
+    with sessions.begin() as session:
+        row = senders.create_sms_sender(session, seeded.service, sender=sender, is_default=False, now=clock.now())
+    clock.advance(seconds=3)
+    reply = api.post("/v2/notifications/sms", sms_body(seeded, sms_sender_id=str(row.id)))
+    assert reply.json()["content"]["from_number"] == shown
+    [stored_row] = stored(sessions)
+    assert stored_row.reply_to_text == shown
+
+
+@pytest.mark.parametrize(("kind", "recipient"), [
+    ("sms", "07700900000"), ("sms", "+447700900111"), ("sms", "07700 900222"),
+    ("email", "simulate-delivered@notifications.service.gov.uk"),
+    ("email", "simulate-delivered-2@notifications.service.gov.uk"),
+    ("email", "Simulate-Delivered-3@notifications.service.gov.uk"),
+])
+@pytest.mark.parametrize("key", ["normal", "test"])
+def test_simulated_recipients_get_a_201_but_are_never_stored(api: ApiClient, seeded: Any,
+                                                            sessions: sessionmaker[Session], kind: str,
+                                                            recipient: str, key: str) -> None:
+    field = "phone_number" if kind == "sms" else "email_address"
+    body = (sms_body if kind == "sms" else email_body)(seeded, **{field: recipient})
+    reply = api.post(f"/v2/notifications/{kind}", body, key=key)
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["uri"].endswith(reply.json()["id"])
+    assert stored(sessions) == []
+    assert error_of(api.get(f"/v2/notifications/{reply.json()['id']}", key=key), 404) == {
+        "error": "NoResultFound", "message": "No result found"}
+
+
+def test_a_test_key_letter_is_never_printed(api: ApiClient, seeded: Any, sessions: sessionmaker[Session]) -> None:
+    # Notify creates test letters as sending, then (without a fake DVLA callback) marks them delivered.
+    reply = api.post("/v2/notifications/letter", letter_body(seeded), key="test")
+    assert reply.status_code == 201, reply.text
+    [row] = stored(sessions)
+    assert (row.status, row.key_type, row.updated_at) == ("delivered", "test", START)
+    read = api.get(f"/v2/notifications/{row.id}", key="test").json()
+    assert (read["status"], read["completed_at"]) == ("received", "2026-01-05T09:00:00.000000Z")
+
+
+@pytest.mark.parametrize("keys", [
+    ("address_line_1", "address_line_2", "address_line_3"),
+    ("Address Line 1", "ADDRESS-LINE-2", "addressline3"),
+])
+def test_address_keys_are_matched_as_notify_matches_them(api: ApiClient, seeded: Any, keys: tuple[str, ...]) -> None:
+    values = ("Ann Example", "1 High Street", "SW1A 1AA")
+    body = {"template_id": str(seeded.templates["letter"].id),
+            "personalisation": {"name": "Ann", **dict(zip(keys, values, strict=True))}}
+    reply = api.post("/v2/notifications/letter", body)
+    assert reply.status_code == 201, reply.text
+    read = api.get(f"/v2/notifications/{reply.json()['id']}").json()
+    assert (read["line_1"], read["line_2"], read["line_3"]) == values
+
+
+@pytest.mark.parametrize(("key", "kind", "status", "message"), [
+    ("team", "sms", 400, TEAM),
+    ("team", "email", 400, TEAM),
+    ("team", "letter", 403, "Cannot send letters with a team api key"),
+    ("test", "sms", 201, None),
+    ("test", "email", 201, None),
+    ("test", "letter", 201, None),
+    ("normal", "sms", 201, None),
+    ("normal", "letter", 201, None),
+])
+def test_what_each_key_type_may_send_on_a_live_service(api: ApiClient, seeded: Any, key: str, kind: str,
+                                                       status: int, message: str | None) -> None:
+    body = {"sms": sms_body, "email": email_body, "letter": letter_body}[kind](seeded)
+    reply = api.post(f"/v2/notifications/{kind}", body, key=key)
+    if message is None:
+        assert reply.status_code == status, reply.text
+    else:
+        assert error_of(reply, status) == {"error": "BadRequestError", "message": message}
+
+
+@pytest.mark.parametrize(("key", "kind", "status", "message"), [
+    ("normal", "sms", 400, TRIAL),
+    ("normal", "email", 400, TRIAL),
+    ("normal", "letter", 403, "Cannot send letters when service is in trial mode"),
+    ("team", "sms", 400, TEAM),
+    ("team", "letter", 403, "Cannot send letters with a team api key"),
+    ("test", "sms", 201, None),
+    ("test", "letter", 201, None),
+])
+def test_what_each_key_type_may_send_on_a_trial_mode_service(api: ApiClient, seeded: Any, change_service: Any,
+                                                             key: str, kind: str, status: int,
+                                                             message: str | None) -> None:
+    change_service(restricted=True)
+    body = {"sms": sms_body, "email": email_body, "letter": letter_body}[kind](seeded)
+    reply = api.post(f"/v2/notifications/{kind}", body, key=key)
+    if message is None:
+        assert reply.status_code == status, reply.text
+    else:
+        assert error_of(reply, status) == {"error": "BadRequestError", "message": message}
+
+
+def test_an_email_response_has_notifys_shape(api: ApiClient, seeded: Any) -> None:
+    reply = api.post("/v2/notifications/email", email_body(seeded, reference=None))
+    body = reply.json()
+    template = seeded.templates["email"]
+    assert body == {
+        "id": body["id"], "reference": None,
+        "content": {"from_email": "test.service@notifications.clarion.local", "body": "Dear Ann,\n\nThanks.",
+                    "subject": "Hello Ann", "one_click_unsubscribe_url": None},
+        "uri": f"{ROOT}v2/notifications/{body['id']}",
+        "template": {"id": str(template.id), "version": 1,
+                     "uri": f"{ROOT}services/{seeded.service.id}/templates/{template.id}"},
+        "scheduled_for": None,
+    }
+
+
+def test_a_letter_response_has_notifys_shape(api: ApiClient, seeded: Any) -> None:
+    body = api.post("/v2/notifications/letter", letter_body(seeded)).json()
+    template = seeded.templates["letter"]
+    assert body == {
+        "id": body["id"], "reference": None, "content": {"body": "Dear Ann", "subject": "Your letter"},
+        "uri": f"{ROOT}v2/notifications/{body['id']}",
+        "template": {"id": str(template.id), "version": 1,
+                     "uri": f"{ROOT}services/{seeded.service.id}/templates/{template.id}"},
+        "scheduled_for": None,
+    }

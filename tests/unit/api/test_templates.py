@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from clarion.clock import ManualClock
@@ -53,7 +54,51 @@ def test_templates_are_listed_and_filtered_by_type(api: ApiClient, seeded: Any) 
 
 def test_unknown_and_malformed_template_ids(api: ApiClient) -> None:
     assert error_of(api.get(f"/v2/template/{UNKNOWN}"), 404) == {"error": "NoResultFound", "message": "No result found"}
-    assert messages_of(api.get("/v2/template/nope")) == ["template_id is not a valid UUID"]
+
+
+@pytest.mark.parametrize(("method", "path", "status", "error"), [
+    # Notify's get_template_by_id_request / post_template_preview_request call the template id `id`.
+    ("get", "/v2/template/nope", 400, {"error": "ValidationError", "message": "id is not a valid UUID"}),
+    ("get", "/v2/template/nope/version/1", 400, {"error": "ValidationError", "message": "id is not a valid UUID"}),
+    ("post", "/v2/template/nope/preview", 400, {"error": "ValidationError", "message": "id is not a valid UUID"}),
+    ("get", f"/v2/template/{UNKNOWN}/version/1", 404, {"error": "NoResultFound", "message": "No result found"}),
+    ("post", f"/v2/template/{UNKNOWN}/preview", 404, {"error": "NoResultFound", "message": "No result found"}),
+    # `/version/<int:version>`: a version that is not a whole number matches no route.
+    ("get", "/{sms}/version/one", 404, {"error": "NotFound",
+                                       "message": "The requested URL was not found on the server"}),
+    ("get", "/{sms}/version/-1", 404, {"error": "NotFound",
+                                      "message": "The requested URL was not found on the server"}),
+    ("get", "/{sms}/version/99999999999", 404, {"error": "NoResultFound", "message": "No result found"}),
+])
+def test_template_ids_and_versions_are_refused_as_notify_refuses_them(api: ApiClient, seeded: Any, method: str,
+                                                                     path: str, status: int,
+                                                                     error: dict[str, str]) -> None:
+    path = path.replace("/{sms}", f"/v2/template/{seeded.templates['sms'].id}")
+    reply = api.post(path, {}) if method == "post" else api.get(path)
+    assert error_of(reply, status) == error
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"{", (400, "BadRequestError", "Invalid JSON supplied in POST data")),
+    (b" ", (400, "BadRequestError", "Invalid JSON supplied in POST data")),
+    (b'{"personalisation": 5}', (400, "ValidationError", "personalisation 5 is not of type object")),
+])
+def test_a_preview_body_is_checked_before_the_template_is_looked_up(api: ApiClient, content: bytes,
+                                                                    expected: tuple[int, str, str]) -> None:
+    status, name, message = expected
+    reply = api.post(f"/v2/template/{UNKNOWN}/preview", content=content)
+    assert error_of(reply, status) == {"error": name, "message": message}
+
+
+def test_a_preview_without_a_body_or_with_null_fills_nothing(api: ApiClient, seeded: Any) -> None:
+    letter = seeded.templates["letter"]
+    sms = seeded.templates["sms"]
+    for content in (b"", b"null", b"{}"):
+        reply = api.post(f"/v2/template/{sms.id}/preview", content=content)
+        assert error_of(reply, 400)["message"] == "Missing personalisation: name, code"
+    assert set(api.post(f"/v2/template/{letter.id}/preview",
+                        {"personalisation": {"name": "Ann"}}).json()) == {
+        "id", "type", "version", "body", "html", "subject", "postage"}
 
 
 def test_a_preview_fills_the_template(api: ApiClient, seeded: Any) -> None:
