@@ -58,9 +58,12 @@ def configure_logging(process_name: str, level: str = "INFO", *, stream: TextIO 
     root.setLevel(level.upper())
     logging.captureWarnings(True)  # warnings become JSON lines too
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "celery"):
-        # Let these reach the root handler instead of printing in their own format.
-        logging.getLogger(name).handlers.clear()
-        logging.getLogger(name).propagate = True
+        logger = logging.getLogger(name)
+        if logger.handlers or logger.propagate:
+            # Let it reach the root handler instead of printing in its own format.
+            logger.handlers.clear()
+            logger.propagate = True
+        # else it was silenced on purpose (uvicorn's access log without --access-log): keep it so
 
 
 def redact_recipient(value: str | None) -> str:

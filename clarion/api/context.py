@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from clarion.api import store
+from clarion.api.auth import VerifiedTokens
 from clarion.api.cache import TtlCache
 from clarion.api.enqueue import EnqueueBatcher
 from clarion.api.metrics import ApiMetrics
@@ -23,7 +24,7 @@ __all__ = ["ApiContext"]
 
 @dataclass
 class ApiContext:
-    """The async engine, caches, limits, insert and enqueue batchers, and metrics of one API process."""
+    """The async engine, caches (services, templates, verified JWTs), limits, batchers, metrics of one process."""
 
     settings: Settings
     clock: Clock
@@ -35,6 +36,7 @@ class ApiContext:
     metrics: ApiMetrics
     services: TtlCache[uuid.UUID, ServiceInfo | None] = field(init=False)
     templates: TtlCache[tuple[uuid.UUID, uuid.UUID], TemplateInfo | None] = field(init=False)
+    tokens: VerifiedTokens = field(default_factory=VerifiedTokens)  # JWTs whose signature checked out
 
     def __post_init__(self) -> None:
         self.services = TtlCache(ttl_s=self.settings.cache_ttl_s, clock=self.clock)

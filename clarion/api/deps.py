@@ -22,7 +22,7 @@ async def authenticate_service(request: Request) -> Caller:
     """The service and API key that signed the request's JWT (Notify's rules, clarion.api.auth)."""
     api: ApiContext = request.app.state.api
     return await auth.authenticate(request.headers.get("authorization"), load_service=api.service,
-                                   now_s=int(api.clock.now().timestamp()))
+                                   now_s=int(api.clock.now().timestamp()), verified=api.tokens)
 
 
 Api = Annotated[ApiContext, Depends(get_api)]

@@ -8,6 +8,11 @@ and one slow commit (a WAL flush stall) does not hold up every request behind it
 per-notification cost of a transaction (BEGIN, COMMIT, WAL flush, a pool checkout); on SQLite, where
 every commit is a write to the file, it is most of the cost.
 
+On PostgreSQL a batch is one statement in autocommit mode, not BEGIN, INSERT, COMMIT: a single INSERT
+(asyncpg's executemany for several rows) is atomic and durable on its own when the server answers, so
+this saves two round trips per batch with the same guarantees. SQLite keeps the explicit transaction:
+its executemany in autocommit mode would commit (write the file) once per row.
+
 If a batch fails, its rows are written again one by one, so a bad row refuses only its own request.
 """
 
@@ -31,7 +36,11 @@ class InsertBatcher:
     """Inserts rows into one table in shared transactions; each caller waits for its own commit."""
 
     def __init__(self, engine: AsyncEngine, table: Table, *, max_batch: int = 500, max_in_flight: int = 4) -> None:
-        self._engine, self._table = engine, table
+        self._table = table
+        # One statement per batch needs no BEGIN/COMMIT on PostgreSQL (see the module docstring).
+        self._one_statement = engine.dialect.name == "postgresql"
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT") if self._one_statement else engine
+        self._insert = insert(table)  # built once; its compiled form is cached by SQLAlchemy
         self.max_batch, self.max_in_flight = max_batch, max_in_flight
         self._waiting: list[Waiting] = []
         self._flushes: set[asyncio.Task[None]] = set()
@@ -68,8 +77,12 @@ class InsertBatcher:
             _settle(done, None)
 
     async def _commit(self, rows: list[dict[str, Any]]) -> None:
+        if self._one_statement:
+            async with self._engine.connect() as connection:
+                await connection.execute(self._insert, rows)
+            return
         async with self._engine.begin() as connection:
-            await connection.execute(insert(self._table), rows)
+            await connection.execute(self._insert, rows)
 
     async def close(self) -> None:
         """Wait for the flushes in progress."""

@@ -69,3 +69,11 @@ def test_debug_lines_are_dropped_at_info(stream: io.StringIO) -> None:
 ])
 def test_a_recipient_keeps_only_its_last_three_characters(value: str | None, shown: str) -> None:
     assert redact_recipient(value) == shown
+
+
+def test_a_logger_silenced_on_purpose_stays_silent() -> None:
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False  # what uvicorn does without --access-log
+    configure_logging("api", stream=io.StringIO())
+    assert access.propagate is False
