@@ -1,7 +1,8 @@
 """Mobile number validation: UK formats, international numbers and what each error says."""
 
+import phonenumbers
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clarion.recipients import phone
@@ -106,3 +107,11 @@ def test_every_uk_mobile_written_nationally_or_internationally_normalises_the_sa
     number = validate_phone_number(national)
     assert number.normalised == f"447{n:09d}"
     assert validate_phone_number(f"+44 {national[1:]}") == number
+
+
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+@settings(max_examples=2000, deadline=None)
+def test_crown_dependency_numbers_are_the_ones_phonenumbers_places_outside_the_uk(rest: str) -> None:
+    national = "7" + rest
+    region = phonenumbers.region_code_for_number(phonenumbers.parse("+44" + national))
+    assert validate_phone_number("0" + national).crown_dependency == (region in {"GG", "JE", "IM"})
