@@ -68,6 +68,11 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An asyncio engine for the API's hot path."""
     if is_sqlite(url):
         _prepare_sqlite_folder(url)
+        # One connection: SQLite takes one writer at a time, and several connections of the same
+        # process would wait on each other inside sqlite's busy handler (sleeping up to 100 ms a
+        # turn) instead of queueing cheaply in the pool. Statements are short, so reads queue too.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(async_url(url), **kwargs)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
