@@ -168,8 +168,8 @@ class Notification(Base):
     api_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     key_type: Mapped[str] = mapped_column(String(16))
     notification_type: Mapped[str] = mapped_column(String(16))
-    to: Mapped[str] = mapped_column(String(255))  # as the caller gave it
-    normalised_to: Mapped[str] = mapped_column(String(255))
+    to: Mapped[str] = mapped_column(Text)  # as the caller gave it: a number, an address, or address lines
+    normalised_to: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32))
     personalisation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     body: Mapped[str] = mapped_column(Text)  # rendered at acceptance: what the recipient gets

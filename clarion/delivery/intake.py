@@ -57,7 +57,6 @@ KEY_TYPE_NAMES = {"normal": "LIVE", "team": "TEAM", "test": "TEST"}
 TRIAL_TEST_KEY_DAILY_LIMITS = {"email": 250_000, "sms": 250_000, "letter": 20_000, "international_sms": 100}
 ADDRESS_MIN_LINES = 3
 ADDRESS_MAX_LINES = 7
-TO_LENGTH = 255  # notifications.to and normalised_to
 EMPTY_MESSAGE = "Your message is empty."
 # notifications-utils InsensitiveDict: personalisation keys match ignoring case, spaces, "_" and "-".
 _KEY_NOISE = str.maketrans("", "", " _-\t\n\r\f\v")
@@ -335,9 +334,8 @@ def accept_letter(request: LetterRequest, *, caller: Caller, template: TemplateI
         raise RequestInvalid([f"Address must be no more than {ADDRESS_MAX_LINES} lines"])
     rendered = templates.render_letter(template.subject or "", template.content, request.personalisation)
     address = "\n".join(lines)
-    # `to` is a display column of 255 characters; the full address stays in the personalisation.
     row = _row(caller, template, request.personalisation, request.reference, now, notification_type="letter",
-               to=address[:TO_LENGTH], normalised_to="".join(address.split()).lower()[:TO_LENGTH], body=rendered.body,
+               to=address, normalised_to="".join(address.split()).lower(), body=rendered.body,
                subject=rendered.subject, reply_to_text=None)
     row["postage"] = template.postage or "second"
     if caller.key_type == "test":

@@ -11,6 +11,7 @@ from clarion.recipients.errors import InvalidEmailAddress
 __all__ = ["MAX_LENGTH", "validate_email_address"]
 
 MAX_LENGTH = 320
+MAX_LOCAL_LENGTH = 64  # RFC 5321: no mail server has to accept a longer local part
 MAX_HOST_LENGTH = 253
 MAX_LABEL_LENGTH = 63
 NOT_VALID = "Not a valid email address"
@@ -35,6 +36,8 @@ def validate_email_address(raw: str) -> str:
     address = _INVISIBLE.sub("", raw).strip()
     match = _ADDRESS.match(address)
     if not match or len(address) > MAX_LENGTH or ".." in address:
+        raise InvalidEmailAddress(NOT_VALID)
+    if len(address.rpartition("@")[0]) > MAX_LOCAL_LENGTH:
         raise InvalidEmailAddress(NOT_VALID)
     host = match.group(1)
     labels = _ascii_host(host).split(".")

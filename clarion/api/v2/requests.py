@@ -31,7 +31,7 @@ __all__ = [
 
 MAX_REFERENCE_LENGTH = 1000
 MAX_SHOWN = 100  # characters of a bad value repeated in an error message
-TO_LENGTH = 255  # notifications.to
+PHONE_NUMBER_LENGTH = 255  # however it is spaced, a longer string is not a phone number
 # Notify's order, as its "is not one of" messages list them.
 NOTIFICATION_STATUS_TYPES = (
     "cancelled", "created", "sending", "sent", "delivered", "pending", "failed", "technical-failure",
@@ -192,7 +192,7 @@ def parse_sms(body: Any, *, now: datetime | None = None) -> SmsRequest:
             phone = validate_phone_number(raw)
         except InvalidRecipient as exc:
             problems.add(f"phone_number {exc}")
-        if phone is not None and len(raw) > TO_LENGTH:
+        if phone is not None and len(raw) > PHONE_NUMBER_LENGTH:
             problems.add("phone_number Mobile number is too long")
     template_id = _uuid(body, "template_id", problems)
     personalisation = _personalisation(body, problems)
@@ -216,9 +216,6 @@ def parse_email(body: Any, *, now: datetime | None = None) -> EmailRequest:
             address = validate_email_address(raw)
         except InvalidRecipient as exc:
             problems.add(f"email_address {exc}")
-        if address is not None and len(raw) > TO_LENGTH:
-            address = None
-            problems.add("email_address Not a valid email address")
     template_id = _uuid(body, "template_id", problems)
     personalisation = _personalisation(body, problems)
     reference = _reference(body, problems)

@@ -172,6 +172,15 @@ def test_a_bad_email_address_is_a_validation_error(api: ApiClient, seeded: Any, 
     assert messages_of(reply) == ["email_address Not a valid email address"]
 
 
+def test_an_address_of_over_255_characters_is_accepted_and_stored_whole(api: ApiClient, seeded: Any,
+                                                                     sessions: sessionmaker[Session]) -> None:
+    address = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".example.com"
+    assert 300 < len(address) <= 320
+    reply = api.post("/v2/notifications/email", email_body(seeded, email_address=address))
+    assert reply.status_code == 201
+    assert [row.to for row in stored(sessions)] == [address]
+
+
 def test_an_unsubscribe_link_must_be_https(api: ApiClient, seeded: Any) -> None:
     reply = api.post("/v2/notifications/email", email_body(seeded, one_click_unsubscribe_url="http://example.com"))
     assert messages_of(reply) == ["one_click_unsubscribe_url is not a valid https url"]

@@ -51,6 +51,7 @@ def test_valid_addresses_come_back_stripped_with_the_host_lower_cased(raw, expec
         "someone@[127.0.0.1]",
         "someone@" + "a" * 64 + ".com",
         "a" * 310 + "@example.com",
+        "a" * 65 + "@example.com",
         "someone@" + ".".join(["abcdefghi"] * 26) + ".com",
         "someone@exa\u00e9\u0301mple.com\u0000",
     ],
