@@ -174,8 +174,8 @@ def test_a_bad_email_address_is_a_validation_error(api: ApiClient, seeded: Any, 
 
 def test_an_address_of_over_255_characters_is_accepted_and_stored_whole(api: ApiClient, seeded: Any,
                                                                      sessions: sessionmaker[Session]) -> None:
-    address = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".example.com"
-    assert 300 < len(address) <= 320
+    address = "a" * 64 + "@" + ".".join(["b" * 60] * 3) + ".example.com"
+    assert len(address) > 255
     reply = api.post("/v2/notifications/email", email_body(seeded, email_address=address))
     assert reply.status_code == 201
     assert [row.to for row in stored(sessions)] == [address]
