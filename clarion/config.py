@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # delivery retries (Notify's deliver_sms policy: first retry immediate, then every 5 minutes)
     delivery_max_retries: int = 48
     delivery_retry_delay_s: int = 300
+    # How long a worker's claim on a notification lasts; far longer than any provider call may take.
+    delivery_claim_s: int = 300
 
     # sweepers
     requeue_created_after_s: int = 3600

@@ -185,6 +185,8 @@ class Notification(Base):
     one_click_unsubscribe_url: Mapped[str | None] = mapped_column(Text)
     sent_by: Mapped[str | None] = mapped_column(String(32))
     failure_reason: Mapped[str | None] = mapped_column(Text)  # provider's detailed status text
+    # Set while one worker is delivering it, so a second copy of its queue message sends nothing.
+    delivery_claimed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]

@@ -24,20 +24,27 @@ notifications = Notification.__table__
 
 def apply_status(session: Session, notification_id: UUID, new_status: str, *, now: datetime,
                  failure_reason: str | None = None) -> bool:
-    """Lock the row and move it to `new_status` if `status.can_move` allows; False when refused."""
-    current = session.execute(
-        select(notifications.c.status).where(notifications.c.id == notification_id).with_for_update()
-    ).scalar_one_or_none()
-    if current is None:
-        logger.warning("status update for unknown notification",
-                       extra={"notification_id": str(notification_id), "new_status": new_status})
-        return False
-    if not status.can_move(current, new_status):
-        logger.info("status update refused",
-                    extra={"notification_id": str(notification_id), "status": current, "new_status": new_status})
-        return False
+    """Move the row to `new_status` if `status.can_move` allows; False when refused.
+
+    One conditional UPDATE (compare-and-set on the current status), so two writers can never both
+    move a row, on SQLite (which has no row locks) as on PostgreSQL.
+    """
     values: dict[str, object] = {"status": new_status, "updated_at": now}
     if failure_reason is not None:
         values["failure_reason"] = failure_reason
-    session.execute(update(notifications).where(notifications.c.id == notification_id).values(**values))
-    return True
+    moved = session.execute(
+        update(notifications)
+        .where(notifications.c.id == notification_id,
+               notifications.c.status.in_(sorted(status.previous_statuses(new_status))))
+        .values(**values)
+    ).rowcount
+    if moved:
+        return True
+    current = session.execute(select(notifications.c.status).where(notifications.c.id == notification_id)).scalar()
+    if current is None:
+        logger.warning("status update for unknown notification",
+                       extra={"notification_id": str(notification_id), "new_status": new_status})
+    else:
+        logger.info("status update refused",
+                    extra={"notification_id": str(notification_id), "status": current, "new_status": new_status})
+    return False

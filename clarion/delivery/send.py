@@ -16,12 +16,12 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clarion.clock import Clock
@@ -80,6 +80,7 @@ class DeliveryOptions:
     email_domain: str = "notifications.clarion.local"  # Settings.notify_email_domain
     sms_sender: str = "CLARION"  # Settings.from_number, when a notification names no sender
     render_html: Callable[[str], str] = plain_html  # the email markdown renderer, once it exists
+    claim_lasts: timedelta = timedelta(minutes=5)  # Settings.delivery_claim_s
 
 
 @dataclass(frozen=True)
@@ -141,9 +142,16 @@ def simulated_outcome(notification_type: str, to: str) -> str:
 def deliver(notification_id: UUID, *, sessions: sessionmaker[Session], clients: NotificationProviderClients,
             clock: Clock, choose: ChooseProvider = routing.choose_provider,
             options: DeliveryOptions = DeliveryOptions()) -> DeliveryOutcome:
-    """Take one `created` notification to a provider (or its simulated outcome); retryable errors propagate."""
-    with sessions() as session:
-        job = load_job(session, notification_id)
+    """Take one `created` notification to a provider (or its simulated outcome); retryable errors propagate.
+
+    The notification is claimed first, in the same short transaction that reads it: a second copy
+    of its queue message (a sweeper's, or a broker's redelivery) finds the claim and sends nothing.
+    A failed attempt lets go of the claim (`note_failed_attempt`) so its retry can take it; a
+    worker that dies mid-call leaves a claim that lapses after `options.claim_lasts`.
+    """
+    with sessions.begin() as session:
+        job = load_job(session, notification_id) if claim(session, notification_id, now=clock.now(),
+                                                          lasts=options.claim_lasts) else None
         provider = None
         if job is not None and job.service_active and job.key_type != "test":
             provider = choose(session, job.notification_type, international=job.international)
@@ -161,10 +169,32 @@ def deliver(notification_id: UUID, *, sessions: sessionmaker[Session], clients: 
         mark_technical_failure(notification_id, sessions=sessions, clock=clock, reason=str(exc))
         return DeliveryOutcome.TECHNICAL_FAILURE
     handed_off = status.SENT if job.notification_type == "sms" and job.international else status.SENDING
-    with sessions.begin() as session:
-        mark_handed_off(session, notification_id, new_status=handed_off, provider=provider,
-                        reference=reference, now=clock.now())
+    try:
+        with sessions.begin() as session:
+            mark_handed_off(session, notification_id, new_status=handed_off, provider=provider,
+                            reference=reference, now=clock.now())
+    except Exception as exc:
+        # The provider has it: retrying the send would send it twice. The claim stays, so nothing
+        # resends it while the claim lasts; the error is loud because the row still says `created`.
+        raise HandOffNotRecorded(notification_id, provider) from exc
     return DeliveryOutcome.HANDED_OFF
+
+
+class HandOffNotRecorded(Exception):
+    """A provider accepted the notification but the database did not record it; never retry the send."""
+
+    def __init__(self, notification_id: UUID, provider: str) -> None:
+        super().__init__(f"{provider} accepted notification {notification_id} but the hand-off was not recorded")
+        self.notification_id, self.provider = notification_id, provider
+
+
+def claim(session: Session, notification_id: UUID, *, now: datetime, lasts: timedelta) -> bool:
+    """Claim a `created` notification for this worker; False if it moved on or another worker holds it."""
+    n = notifications.c
+    return bool(session.execute(update(notifications).where(
+        n.id == notification_id, n.status == status.CREATED,
+        or_(n.delivery_claimed_at.is_(None), n.delivery_claimed_at < now - lasts),
+    ).values(delivery_claimed_at=now)).rowcount)
 
 
 def _call_provider(job: DeliveryJob, provider: str, *, clients: NotificationProviderClients,
@@ -198,19 +228,23 @@ def email_message(job: DeliveryJob, options: DeliveryOptions) -> EmailMessage:
 
 def mark_handed_off(session: Session, notification_id: UUID, *, new_status: str, provider: str | None,
                     reference: str | None, now: datetime) -> None:
-    """Record the hand-off (sent_at, sent_by, reference); move the status only if the table allows."""
-    current = session.execute(
-        select(notifications.c.status).where(notifications.c.id == notification_id).with_for_update()
-    ).scalar_one()
-    values: dict[str, object] = {"sent_at": now, "sent_by": provider, "updated_at": now}
+    """Record the hand-off (sent_at, sent_by, reference); move the status only if the table allows.
+
+    A fast receipt may already have moved the status on; then the hand-off is recorded and the
+    receipt's status kept. The status moves by compare-and-set, as in `apply.apply_status`.
+    """
+    values: dict[str, object] = {"sent_at": now, "sent_by": provider, "updated_at": now,
+                                 "delivery_claimed_at": None}
     if reference is not None:
         values["reference"] = reference
-    if status.can_move(current, new_status):
-        values["status"] = new_status
-    else:
-        logger.info("kept a status that moved on during hand-off", extra={
-            "notification_id": str(notification_id), "status": current, "new_status": new_status})
-    session.execute(update(notifications).where(notifications.c.id == notification_id).values(**values))
+    n = notifications.c
+    moved = session.execute(update(notifications).where(
+        n.id == notification_id, n.status.in_(sorted(status.previous_statuses(new_status)))
+    ).values(status=new_status, **values)).rowcount
+    if not moved:
+        session.execute(update(notifications).where(n.id == notification_id).values(**values))
+        logger.info("kept a status that moved on during hand-off",
+                    extra={"notification_id": str(notification_id), "new_status": new_status})
 
 
 def _simulate(job: DeliveryJob, *, sessions: sessionmaker[Session], clock: Clock) -> DeliveryOutcome:
@@ -235,12 +269,12 @@ def mark_technical_failure(notification_id: UUID, *, sessions: sessionmaker[Sess
 
 
 def note_failed_attempt(notification_id: UUID, *, sessions: sessionmaker[Session], clock: Clock) -> None:
-    """Stamp `updated_at` on a notification whose attempt failed and will be retried.
+    """Let go of the claim on a notification whose attempt failed, and stamp `updated_at`.
 
-    The re-queue sweeper skips notifications touched within its age, so a notification working
-    through its retries is not handed a second, parallel retry chain.
+    Its retry can then claim it. The re-queue sweeper skips notifications touched within its age,
+    so a notification working through its retries is not handed a second, parallel retry chain.
     """
     table = Notification.__table__
     with sessions.begin() as session:
         session.execute(update(table).where(table.c.id == notification_id, table.c.status == status.CREATED)
-                        .values(updated_at=clock.now()))
+                        .values(updated_at=clock.now(), delivery_claimed_at=None))

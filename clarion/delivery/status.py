@@ -57,6 +57,11 @@ def can_move(current: str, new: str) -> bool:
     return new in ALLOWED_NEXT.get(current, frozenset())
 
 
+def previous_statuses(new: str) -> frozenset[str]:
+    """The statuses from which a notification may move to `new`."""
+    return frozenset(current for current, allowed in ALLOWED_NEXT.items() if new in allowed)
+
+
 def expand_filter(statuses: list[str]) -> set[str]:
     """The database statuses that an API status filter (`failed`, `accepted`, ...) stands for."""
     expanded: set[str] = set()

@@ -2,7 +2,9 @@
 
 A lost queue message never loses a notification: `requeue_stuck_created` finds text messages and
 emails still `created` after a while, and `time_out_sending` gives up on those a provider never
-reported on. Both take `now` and a session and never commit; the caller owns the transaction.
+reported on. `give_up_on_created` is the last net: anything, of any type, that never reached a provider
+within the timeout ends `technical-failure`, so every accepted notification reaches a final status.
+All take `now` and a session and never commit; the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 from clarion.db.models import Notification
 from clarion.delivery import status
 
-__all__ = ["SWEPT_TYPES", "requeue_stuck_created", "time_out_sending"]
+__all__ = ["SWEPT_TYPES", "give_up_on_created", "requeue_stuck_created", "time_out_sending"]
 
 SWEPT_TYPES = ("sms", "email")  # letters have their own follow-up
 notifications = Notification.__table__
@@ -63,6 +65,23 @@ def time_out_sending(session: Session, *, now: datetime, older_than: timedelta, 
             return total
         result = session.execute(update(notifications).where(n.id.in_(ids), n.status.in_(waiting))
                                  .values(status=status.TEMPORARY_FAILURE, updated_at=now))
+        total += result.rowcount
+        if len(ids) < batch_size:
+            return total
+
+
+def give_up_on_created(session: Session, *, now: datetime, older_than: timedelta, batch_size: int = 10_000) -> int:
+    """Move notifications of any type still `created` since before `now - older_than` to technical-failure."""
+    n = notifications.c
+    total = 0
+    while True:
+        ids = list(session.execute(
+            select(n.id).where(n.status == status.CREATED, n.created_at < now - older_than).limit(batch_size)
+        ).scalars())
+        if not ids:
+            return total
+        result = session.execute(update(notifications).where(n.id.in_(ids), n.status == status.CREATED).values(
+            status=status.TECHNICAL_FAILURE, updated_at=now, failure_reason="never handed to a provider in time"))
         total += result.rowcount
         if len(ids) < batch_size:
             return total

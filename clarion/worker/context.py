@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import timedelta
 from dataclasses import dataclass, field
 
 from celery import Celery
@@ -48,7 +49,8 @@ class WorkerContext:
             clock=clock or SystemClock(),
             retry_policy=RetryPolicy(max_retries=settings.delivery_max_retries,
                                      delay_s=settings.delivery_retry_delay_s),
-            delivery=DeliveryOptions(email_domain=settings.notify_email_domain, sms_sender=settings.from_number),
+            delivery=DeliveryOptions(email_domain=settings.notify_email_domain, sms_sender=settings.from_number,
+                                     claim_lasts=timedelta(seconds=settings.delivery_claim_s)),
         )
 
 

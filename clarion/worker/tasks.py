@@ -61,7 +61,11 @@ def _deliver_batch(app: Celery, notification_type: str, notification_ids: list[s
         except (TypeError, ValueError):
             logger.error("dropped a malformed notification id", extra={"notification_id": repr(raw)})
             continue
-        deliver_one(app, context, notification_type, notification_id, attempt)
+        try:
+            deliver_one(app, context, notification_type, notification_id, attempt)
+        except Exception:  # e.g. the database or broker failed while scheduling its retry
+            # The rest of the batch still goes; this one is `created` and the sweeper re-queues it.
+            logger.exception("could not finish a delivery attempt", extra={"notification_id": raw})
 
 
 def deliver_one(app: Celery, context: WorkerContext, notification_type: str, notification_id: UUID,
@@ -71,6 +75,10 @@ def deliver_one(app: Celery, context: WorkerContext, notification_type: str, not
     try:
         return send.deliver(notification_id, sessions=context.sessions, clients=context.clients,
                             clock=context.clock, options=context.delivery)
+    except send.HandOffNotRecorded:
+        # Never retried: that would send it again. Its claim stops other copies until it lapses.
+        logger.exception("a provider accepted a notification the database did not record", extra=fields)
+        return None
     except EXPECTED_FAILURES as exc:
         logger.warning("delivery attempt failed", extra={**fields, "error": str(exc)})
     except Exception:  # as Notify does: anything else is retried too, with its traceback logged
@@ -104,10 +112,11 @@ def requeue_created(app: Celery, context: WorkerContext) -> int:
 
 
 def time_out_sending(context: WorkerContext) -> int:
-    """Move sending/pending notifications older than the timeout to temporary-failure; returns how many."""
+    """Sending/pending past the timeout → temporary-failure; still created → technical-failure; returns how many."""
+    timeout = timedelta(seconds=context.settings.sending_timeout_s)
     with context.sessions.begin() as session:
-        count = sweepers.time_out_sending(session, now=context.clock.now(),
-                                          older_than=timedelta(seconds=context.settings.sending_timeout_s))
+        count = sweepers.time_out_sending(session, now=context.clock.now(), older_than=timeout)
+        count += sweepers.give_up_on_created(session, now=context.clock.now(), older_than=timeout)
     if count:
         logger.info("timed out notifications no provider reported on", extra={"count": count})
     return count

@@ -64,3 +64,14 @@ def test_an_unknown_notification_is_refused(seeded: object, sessions: sessionmak
                                             clock: ManualClock) -> None:
     with sessions.begin() as session:
         assert apply.apply_status(session, uuid.uuid4(), "delivered", now=clock.now()) is False
+
+
+def test_a_writer_that_started_before_a_receipt_cannot_overwrite_it(
+        add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    notification_id = add_notification(status="sending")
+    with sessions.begin() as slow:  # e.g. a sweeper that started its transaction first
+        slow.connection()
+        with sessions.begin() as receipt:
+            assert apply.apply_status(receipt, notification_id, "delivered", now=clock.now())
+        assert not apply.apply_status(slow, notification_id, "temporary-failure", now=clock.now())
+    assert load(sessions, notification_id).status == "delivered"

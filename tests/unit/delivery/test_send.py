@@ -182,3 +182,46 @@ def test_mark_technical_failure_never_moves_a_final_status(
     notification_id = add_notification(status="delivered")
     assert send.mark_technical_failure(notification_id, sessions=sessions, clock=clock) is False
     assert load(sessions, notification_id).status == "delivered"
+
+
+def test_a_second_copy_of_a_delivery_sends_nothing_while_the_first_holds_its_claim(
+        add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    notification_id = add_notification(key_type="normal")
+    provider = FakeSms(clock=clock)
+    with sessions.begin() as session:  # the first worker has claimed it and is talking to the provider
+        assert send.claim(session, notification_id, now=clock.now(), lasts=OPTIONS.claim_lasts)
+    assert deliver(notification_id, sessions, clock, provider) is DeliveryOutcome.SKIPPED
+    assert provider.sent == []
+    clock.advance(seconds=OPTIONS.claim_lasts.total_seconds() + 1)  # that worker died: its claim lapses
+    assert deliver(notification_id, sessions, clock, provider) is DeliveryOutcome.HANDED_OFF
+    assert len(provider.sent) == 1
+
+
+def test_a_failed_attempt_lets_go_of_its_claim_so_the_retry_can_send(
+        add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    notification_id = add_notification(key_type="normal")
+    with pytest.raises(UnknownProvider):
+        deliver(notification_id, sessions, clock)  # no client configured for the chosen provider
+    send.note_failed_attempt(notification_id, sessions=sessions, clock=clock)
+    provider = FakeSms(clock=clock)
+    assert deliver(notification_id, sessions, clock, provider) is DeliveryOutcome.HANDED_OFF
+
+
+def test_a_hand_off_the_database_did_not_record_is_never_sent_again(
+        add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock,
+        engine: Engine) -> None:
+    notification_id = add_notification(key_type="normal")
+    provider = FakeSms(clock=clock)
+
+    def refuse_the_hand_off(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("UPDATE notifications SET status") and "sent_at" in statement:
+            raise RuntimeError("database went away")
+
+    event.listen(engine, "before_cursor_execute", refuse_the_hand_off)
+    try:
+        with pytest.raises(send.HandOffNotRecorded):
+            deliver(notification_id, sessions, clock, provider)
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_the_hand_off)
+    assert deliver(notification_id, sessions, clock, provider) is DeliveryOutcome.SKIPPED
+    assert len(provider.sent) == 1

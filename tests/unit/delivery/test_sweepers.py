@@ -87,3 +87,15 @@ def test_the_timeout_works_through_every_batch(add_notification: AddNotification
         assert sweepers.time_out_sending(session, now=clock.now(), older_than=timedelta(hours=72),
                                          batch_size=2) == 5
     assert {load(sessions, i).status for i in ids} == {"temporary-failure"}
+
+
+def test_anything_never_handed_to_a_provider_within_the_timeout_ends_technical_failure(
+        add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    old = clock.now() - timedelta(hours=72, seconds=1)
+    given_up = [add_notification(created_at=old), add_notification(notification_type="letter", created_at=old),
+                add_notification(notification_type="email", key_type="normal", created_at=old)]
+    young = add_notification(created_at=clock.now() - timedelta(hours=71))
+    with sessions.begin() as session:
+        assert sweepers.give_up_on_created(session, now=clock.now(), older_than=timedelta(hours=72)) == 3
+    assert {load(sessions, i).status for i in given_up} == {"technical-failure"}
+    assert load(sessions, young).status == "created"
