@@ -11,13 +11,14 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import click
 import orjson
 from pydantic import ValidationError
 from sqlalchemy import inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from clarion.clock import SystemClock
@@ -32,8 +33,16 @@ WORKER_CONCURRENCY = 8
 CLI_ACTOR = "cli"
 
 
+# Inside `transaction`, output waits until the commit: nothing is shown that was not stored.
+_held_output: ContextVar[list[Any] | None] = ContextVar("held_output", default=None)
+
+
 def echo_json(data: Any) -> None:
-    """Print data as indented JSON on stdout."""
+    """Print data as indented JSON on stdout (inside a transaction: once it has committed)."""
+    held = _held_output.get()
+    if held is not None:
+        held.append(data)
+        return
     click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
 
 
@@ -94,6 +103,8 @@ def transaction(ctx: click.Context, *, conflict: str = "that already exists") ->
     settings = settings_of(ctx)
     ensure_schema(settings)
     engine = make_engine(settings.database_url)
+    held: list[Any] = []
+    token = _held_output.set(held)
     try:
         with make_sessions(engine).begin() as session:
             yield session
@@ -103,8 +114,13 @@ def transaction(ctx: click.Context, *, conflict: str = "that already exists") ->
         raise click.ClickException(conflict) from None
     except InvalidRecipient as exc:
         raise click.ClickException(str(exc)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"the database refused the change ({type(exc).__name__}); nothing was changed") from None
     finally:
+        _held_output.reset(token)
         engine.dispose()
+    for data in held:
+        echo_json(data)
 
 
 def now() -> Any:

@@ -12,6 +12,7 @@ sessionmaker), `app.state.clock` and `app.state.settings`.
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
@@ -22,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from clarion.clock import Clock
 from clarion.config import Settings
@@ -72,6 +73,9 @@ def _error_response(exc: Exception) -> JSONResponse:
         return notify_error(400, [{"error": "BadRequestError", "message": str(exc)}])
     if isinstance(exc, IntegrityError):
         return notify_error(400, [{"error": "BadRequestError", "message": "that already exists"}])
+    if isinstance(exc, DataError):  # PostgreSQL refused a value: too long, out of range, a NUL character
+        return notify_error(400, [{"error": "BadRequestError",
+                                   "message": "a value is too long, out of range or has characters the database refuses"}])
     log.exception("operator API request failed")
     return notify_error(500, [{"error": "Exception", "message": "Internal server error"}])
 
@@ -86,7 +90,8 @@ class AdminRoute(APIRoute):
         async def handle(request: Request) -> Response:
             try:
                 return await handler(request)
-            except (AdminError, RequestValidationError, ManageError, InvalidRecipient, IntegrityError) as exc:
+            except (AdminError, RequestValidationError, ManageError, InvalidRecipient, IntegrityError,
+                    DataError) as exc:
                 return _error_response(exc)
             except Exception as exc:  # noqa: BLE001 - the last line: log, never leak the text
                 return _error_response(exc)
@@ -108,7 +113,8 @@ def require_admin(request: Request) -> None:
     if claims.get("iss") != ADMIN_ISSUER:
         raise AdminError(403, "AuthError", f"Invalid token: iss must be {ADMIN_ISSUER!r}")
     issued_at = claims.get("iat")
-    if not isinstance(issued_at, int | float):
+    # bool is an int, and JSON may carry NaN or Infinity, which compare as never stale: refuse them all.
+    if isinstance(issued_at, bool) or not isinstance(issued_at, int | float) or not math.isfinite(issued_at):
         raise AdminError(403, "AuthError", "Invalid token: iat field not provided")
     if abs(clock.now().timestamp() - issued_at) > CLOCK_SKEW_S:
         raise AdminError(403, "AuthError", "Error: Your system clock must be accurate to within 30 seconds")

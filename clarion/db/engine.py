@@ -54,14 +54,18 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Every engine hides bound parameters from its error messages: they hold phone numbers, addresses
+# and personalisation, and database errors end up in logs.
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """A synchronous engine; SQLite gets WAL mode and a busy timeout."""
     if is_sqlite(url):
         _prepare_sqlite_folder(url)
-        engine = create_engine(sync_url(url), poolclass=NullPool, **kwargs)
+        engine = create_engine(sync_url(url), poolclass=NullPool, hide_parameters=True, **kwargs)
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(sync_url(url), pool_pre_ping=True, pool_recycle=300, **kwargs)
+    return create_engine(sync_url(url), pool_pre_ping=True, pool_recycle=300, hide_parameters=True, **kwargs)
 
 
 def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -73,12 +77,12 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # turn) instead of queueing cheaply in the pool. Statements are short, so reads queue too.
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
-        engine = create_async_engine(async_url(url), **kwargs)
+        engine = create_async_engine(async_url(url), hide_parameters=True, **kwargs)
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(async_url(url), pool_recycle=300, **kwargs)
+    return create_async_engine(async_url(url), pool_recycle=300, hide_parameters=True, **kwargs)
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from clarion.crypto import SecretBox
 from clarion.db.models import KEY_TYPES, ApiKey, Service
-from clarion.manage.errors import ManageError, NotFound
+from clarion.manage.errors import ManageError, NotFound, check_name
 
 
 @dataclass(frozen=True)
@@ -26,8 +26,7 @@ def create_api_key(session: Session, service: Service, *, key_type: str, name: s
     """A new key of the given type; the secret is stored encrypted and returned once in `api_key`."""
     if key_type not in KEY_TYPES:
         raise ManageError(f"key type must be one of {list(KEY_TYPES)}, not {key_type!r}")
-    if not name.strip():
-        raise ManageError("an API key needs a name")
+    check_name(name, "an API key")
     secret = str(uuid.uuid4())
     key = ApiKey(id=uuid.uuid4(), service_id=service.id, name=name, key_type=key_type,
                  secret=box.encrypt(secret), created_at=now)

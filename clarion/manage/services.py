@@ -11,10 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clarion.db.models import PERMISSIONS, GuestListRecipient, Service, SmsSender
-from clarion.manage.errors import ManageError, NotFound
+from clarion.manage.errors import ManageError, NotFound, check_count, check_name
 from clarion.recipients import email as email_addresses
 from clarion.recipients import phone as phone_numbers
 
+COUNTS = {"rate_limit", "sms_message_limit", "email_message_limit", "letter_message_limit",
+          "international_sms_message_limit"}
 CHANGEABLE = {
     "name", "active", "restricted", "prefix_sms", "rate_limit", "sms_message_limit", "email_message_limit",
     "letter_message_limit", "international_sms_message_limit", "permissions",
@@ -28,8 +30,7 @@ def _local_part(name: str) -> str:
 def create_service(session: Session, *, name: str, restricted: bool = False, now: datetime,
                    default_sms_sender: str = "CLARION", **fields: Any) -> Service:
     """A new service with Notify's defaults and a default SMS sender."""
-    if not name.strip():
-        raise ManageError("a service needs a name")
+    check_name(name, "a service")
     if session.scalar(select(Service).where(Service.name == name)) is not None:
         raise ManageError(f"a service called {name!r} already exists; choose another name")
     service = Service(id=uuid.uuid4(), name=name, restricted=restricted, email_sender_local_part=_local_part(name),
@@ -55,6 +56,10 @@ def update_service(session: Session, service: Service, *, now: datetime, **field
     unknown = set(fields) - CHANGEABLE
     if unknown:
         raise ManageError(f"cannot change {sorted(unknown)}; changeable fields are {sorted(CHANGEABLE)}")
+    if "name" in fields:
+        check_name(fields["name"], "a service")
+    for limit in COUNTS & set(fields):
+        check_count(fields[limit], limit)
     if "permissions" in fields:
         bad = set(fields["permissions"]) - set(PERMISSIONS)
         if bad:

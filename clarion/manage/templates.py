@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from clarion.db.models import NOTIFICATION_TYPES, Service, Template, TemplateHistory
-from clarion.manage.errors import ManageError, NotFound
+from clarion.manage.errors import ManageError, NotFound, check_name
 
 POSTAGES = ("first", "second", "economy", "europe", "rest-of-world")
 VERSIONED = ("template_type", "name", "subject", "content", "postage", "letter_contact_block", "archived",
@@ -69,8 +69,7 @@ def _snapshot(session: Session, template: Template) -> None:
 def _check(template_type: str, name: str, content: str, subject: str | None, postage: str | None) -> None:
     if template_type not in NOTIFICATION_TYPES:
         raise ManageError(f"template type must be one of {list(NOTIFICATION_TYPES)}, not {template_type!r}")
-    if not name.strip():
-        raise ManageError("a template needs a name")
+    check_name(name, "a template")
     if not content.strip():
         raise ManageError("a template needs a body")
     if template_type in ("email", "letter") and not (subject or "").strip():

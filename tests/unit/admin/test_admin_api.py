@@ -70,6 +70,13 @@ def service_id(client: TestClient, auth: Any) -> str:
 
 # --- authentication ------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("iat", [float("nan"), float("inf"), True, "1700000000", None])
+def test_a_token_whose_iat_is_not_a_time_is_refused(client: TestClient, iat: Any) -> None:
+    forged = jwt.encode({"iss": "clarion-admin", "iat": iat}, ADMIN_SECRET, algorithm="HS256")
+    reply = client.get("/admin/providers", headers={"Authorization": f"Bearer {forged}"})
+    assert error(reply, 403)["message"] == "Invalid token: iat field not provided"
+
+
 def test_a_request_without_a_token_is_401(client: TestClient) -> None:
     assert "must be provided" in error(client.get("/admin/providers"), 401)["message"]
 
@@ -247,3 +254,16 @@ def test_setting_a_provider_needs_a_reason_and_a_change(client: TestClient, auth
 
 def test_an_unknown_provider_is_404(client: TestClient, auth: Any) -> None:
     error(client.get("/admin/providers/carrier-pigeon", headers=auth()), 404)
+
+
+@pytest.mark.parametrize("body", [
+    {"name": "x" * 256},
+    {"name": "nul\u0000name"},
+    {"name": "Big", "rate_limit": 10**12},
+    {"name": "Just too big", "rate_limit": 2**31},
+])
+def test_values_no_database_can_store_are_refused_alike_on_both(client: TestClient, auth: Any, body: dict[str, Any],
+                                                                 sessions: sessionmaker[Session]) -> None:
+    before = count(sessions, Service)
+    assert error(client.post("/admin/services", json=body, headers=auth()), 400)["error"] == "BadRequestError"
+    assert count(sessions, Service) == before
