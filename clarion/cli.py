@@ -31,6 +31,7 @@ from clarion.recipients.errors import InvalidRecipient
 WORKER_QUEUES = "send-sms-tasks,send-email-tasks,retry-tasks,periodic-tasks"
 WORKER_CONCURRENCY = 8
 CLI_ACTOR = "cli"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 # Inside `transaction`, output waits until the commit: nothing is shown that was not stored.
@@ -148,6 +149,10 @@ def api_command(ctx: click.Context, host: str, access_log: bool, workers: int | 
     from clarion.logs import configure_logging
 
     settings = settings_of(ctx)
+    if host not in LOOPBACK_HOSTS and settings.uses_local_secrets:
+        raise click.ClickException(
+            f"refusing to serve on {host} with the local default SECRET_KEY or ADMIN_CLIENT_SECRET, which "
+            "anyone can read in clarion's source; set both to secrets of your own first")
     configure_logging("api")
     # Each worker process builds its own app (engines, caches, limits) from the same environment.
     uvicorn.run("clarion.api.app:create_app_from_environment", factory=True, workers=workers or settings.api_workers,

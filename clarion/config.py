@@ -80,13 +80,13 @@ class Settings(BaseSettings):
     def _refuse_local_secrets_in_production(self) -> Self:
         if self.environment != "production":
             return self
-        if self.secret_key.get_secret_value() == LOCAL_SECRET:
-            raise ValueError("SECRET_KEY is still the local default; set a real one for production")
-        if self.admin_client_secret.get_secret_value() == LOCAL_ADMIN_SECRET:
-            raise ValueError("ADMIN_CLIENT_SECRET is still the local default; set a real one for production")
+        if self.uses_local_secrets:
+            raise ValueError("SECRET_KEY or ADMIN_CLIENT_SECRET is still the local default; "
+                             "set both to real secrets for production")
         return self
 
     @property
-    def uses_redis(self) -> bool:
-        """Whether rate limits and daily counters live in Redis rather than the database."""
-        return bool(self.redis_url)
+    def uses_local_secrets(self) -> bool:
+        """Whether either secret is still the published local default."""
+        return (self.secret_key.get_secret_value() == LOCAL_SECRET
+                or self.admin_client_secret.get_secret_value() == LOCAL_ADMIN_SECRET)

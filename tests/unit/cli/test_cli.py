@@ -219,3 +219,10 @@ def test_the_worker_uses_a_thread_pool_on_every_clarion_queue() -> None:
     options = worker_options(concurrency=8, queues="send-sms-tasks,send-email-tasks,retry-tasks,periodic-tasks")
     assert options["pool_cls"] == "threads" and options["concurrency"] == 8
     assert options["queues"] == ["send-sms-tasks", "send-email-tasks", "retry-tasks", "periodic-tasks"]
+
+
+def test_the_api_refuses_to_listen_beyond_loopback_with_the_published_secrets(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["api", "--host", "0.0.0.0"],
+                                env={"DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"})
+    assert result.exit_code == 1
+    assert "refusing to serve on 0.0.0.0" in result.output
