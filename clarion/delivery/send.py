@@ -11,10 +11,8 @@ one ends in `technical-failure` here.
 
 from __future__ import annotations
 
-import html
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,6 +22,7 @@ from uuid import UUID
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from clarion import templates
 from clarion.clock import Clock
 from clarion.db.models import Notification, Service
 from clarion.delivery import apply, status
@@ -67,19 +66,12 @@ class DeliveryOutcome(StrEnum):
     TECHNICAL_FAILURE = "technical-failure"  # the provider refused it for good, or the service is inactive
 
 
-def plain_html(body: str) -> str:
-    """The email body as minimal HTML: escaped, one paragraph per blank-line-separated block."""
-    blocks = [block.strip() for block in body.split("\n\n") if block.strip()]
-    return "".join(f"<p>{html.escape(block).replace(chr(10), '<br>')}</p>" for block in blocks)
-
-
 @dataclass(frozen=True)
 class DeliveryOptions:
     """The settings the delivery flow needs (from Settings at the edge)."""
 
     email_domain: str = "notifications.clarion.local"  # Settings.notify_email_domain
     sms_sender: str = "CLARION"  # Settings.from_number, when a notification names no sender
-    render_html: Callable[[str], str] = plain_html  # the email markdown renderer, once it exists
     claim_lasts: timedelta = timedelta(minutes=5)  # Settings.delivery_claim_s
 
 
@@ -221,8 +213,9 @@ def email_message(job: DeliveryJob, options: DeliveryOptions) -> EmailMessage:
         headers = [{"Name": "List-Unsubscribe", "Value": f"<{job.one_click_unsubscribe_url}>"},
                    {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"}]
     sender = f'"{job.service_name}" <{job.email_sender_local_part}@{options.email_domain}>'
-    return EmailMessage(from_address=sender, to_address=job.to, subject=job.subject or "", body=job.body,
-                        html_body=options.render_html(job.body), reply_to_address=job.reply_to_text,
+    return EmailMessage(from_address=sender, to_address=job.to, subject=job.subject or "",
+                        body=templates.email_plain_text(job.body), html_body=templates.html_for_body(job.body),
+                        reply_to_address=job.reply_to_text,
                         headers=headers, reference=str(job.notification_id))
 
 

@@ -1,6 +1,6 @@
 """Template rendering: ((placeholder)) filling, SMS sanitising and fragments, email markdown, letters."""
 
-from clarion.templates.email import EMAIL_SIZE_LIMIT_BYTES, EmailTooLarge, RenderedEmail, render_email
+from clarion.templates.email import EMAIL_SIZE_LIMIT_BYTES, EmailTooLarge, RenderedEmail, html_for_body, render_email
 from clarion.templates.letter import RenderedLetter, render_letter
 from clarion.templates.placeholders import MissingPersonalisation, placeholder_names
 from clarion.templates.plain_text import email_plain_text
@@ -17,6 +17,7 @@ __all__ = [
     "RenderedLetter",
     "RenderedSms",
     "email_plain_text",
+    "html_for_body",
     "placeholder_names",
     "preview",
     "render_email",

@@ -109,3 +109,8 @@ def render_email(subject: str, content: str, personalisation: Mapping[str, Any] 
     # Headers are one line: newlines in a subject would break the message.
     subject_line = " ".join(fill(subject, values, as_text).split())
     return RenderedEmail(subject=subject_line, body=body, html=html_body, sanitised=sanitised)
+
+
+def html_for_body(body: str) -> str:
+    """The HTML part for an email whose filled markdown `body` was stored at acceptance."""
+    return to_html(prepare_template(body))

@@ -88,7 +88,8 @@ def test_an_email_is_sent_with_its_sender_headers_and_provider_reference(
     assert message.from_address == '"Test service" <test.service@mail.example>'
     assert (message.to_address, message.subject, message.reply_to_address) == (
         "someone@example.com", "Hello Ada", "help@example.com")
-    assert message.html_body == "<p>Dear Ada,</p><p>&lt;Thanks&gt;</p>"
+    assert message.html_body == "<p>Dear Ada,</p>\n<p>&lt;Thanks&gt;</p>"
+    assert message.body == "Dear Ada,\n\n<Thanks>"
     assert message.headers == [{"Name": "List-Unsubscribe", "Value": "<https://example.com/unsub>"},
                                {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"}]
     row = load(sessions, notification_id)
@@ -225,3 +226,14 @@ def test_a_hand_off_the_database_did_not_record_is_never_sent_again(
         event.remove(engine, "before_cursor_execute", refuse_the_hand_off)
     assert deliver(notification_id, sessions, clock, provider) is DeliveryOutcome.SKIPPED
     assert len(provider.sent) == 1
+
+
+def test_an_emails_markdown_becomes_html_and_plain_text_at_delivery(
+        add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    notification_id = add_notification(notification_type="email", key_type="normal",
+                                       body="Your visit:\n\n* Monday\n* Tuesday")
+    ses = FakeEmail(clock=clock)
+    deliver(notification_id, sessions, clock, ses)
+    [message] = ses.sent
+    assert "<li>Monday</li>" in message.html_body and "*" not in message.html_body
+    assert "Monday" in message.body and "Tuesday" in message.body
