@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -88,8 +88,3 @@ def make_async_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
     """A session factory whose objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def make_async_sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:
-    """An async session factory whose objects stay readable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
