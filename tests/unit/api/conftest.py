@@ -104,7 +104,7 @@ def messages_of(reply: Any, status_code: int = 400) -> list[str]:
     return [entry["message"] for entry in body["errors"]]
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float = 2.0) -> bool:
+def wait_for(condition: Callable[[], bool], timeout_s: float = 10.0) -> bool:
     """Poll until condition() holds (for the enqueue batcher's background flush)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
