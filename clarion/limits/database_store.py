@@ -27,12 +27,12 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import Delete, ReturningInsert
 
 from clarion.db.models import LimitCounter
 from clarion.limits import rules
 
-__all__ = ["DatabaseLimits"]
+__all__ = ["DatabaseLimits", "purge_statement"]
 
 UpsertFactory = Callable[..., PostgresInsert | SqliteInsert]
 UPSERTS: dict[str, UpsertFactory] = {"postgresql": postgres_insert, "sqlite": sqlite_insert}
@@ -69,12 +69,8 @@ class DatabaseLimits:
 
     async def purge_expired(self, *, now: float) -> int:
         """Delete daily counters past their expiry and buckets idle long enough to be full; returns how many."""
-        spent = or_(
-            counters.c.key.like("%-count") & (counters.c.stamp < now),
-            counters.c.key.like("%-tokens-%") & (counters.c.stamp < now - BUCKET_IDLE_S),
-        )
         async with self._engine.begin() as connection:
-            return (await connection.execute(delete(counters).where(spent))).rowcount
+            return (await connection.execute(purge_statement(now))).rowcount
 
     async def close(self) -> None:
         """Nothing to release: the engine belongs to whoever built it."""
@@ -112,3 +108,15 @@ def _greater(a: ColumnElement[float], b: ColumnElement[float]) -> ColumnElement[
 
 def _lesser(a: ColumnElement[float], b: ColumnElement[float]) -> ColumnElement[float]:
     return case((a < b, a), else_=b)
+
+
+def purge_statement(now: float) -> Delete:
+    """DELETE the daily counters past their expiry and the buckets idle long enough to be full again.
+
+    Without it `limit_counters` keeps a row per service, channel and day for ever; the scheduler runs
+    it hourly (worker task `purge_limit_counters`); `DatabaseLimits.purge_expired` runs it on an async engine.
+    """
+    return delete(counters).where(or_(
+        counters.c.key.like("%-count") & (counters.c.stamp < now),
+        counters.c.key.like("%-tokens-%") & (counters.c.stamp < now - BUCKET_IDLE_S),
+    ))

@@ -16,3 +16,4 @@ DELIVERY_QUEUES: Mapping[str, str] = {"sms": SEND_SMS_QUEUE, "email": SEND_EMAIL
 DELIVERY_TASKS: Mapping[str, str] = {"sms": "deliver_sms", "email": "deliver_email"}
 REQUEUE_TASK = "requeue_created_notifications"
 TIMEOUT_TASK = "timeout_sending_notifications"
+PURGE_LIMITS_TASK = "purge_limit_counters"

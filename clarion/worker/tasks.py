@@ -15,14 +15,15 @@ from uuid import UUID
 from celery import Celery, Task, shared_task
 
 from clarion.delivery import send, sweepers
+from clarion.limits import database_store
 from clarion.providers.errors import ProviderError
 from clarion.routing.select import NoActiveProvider
 from clarion.worker import dispatch
 from clarion.worker.context import WorkerContext, worker_context
-from clarion.worker.queues import REQUEUE_TASK, TIMEOUT_TASK
+from clarion.worker.queues import PURGE_LIMITS_TASK, REQUEUE_TASK, TIMEOUT_TASK
 
-__all__ = ["deliver_email", "deliver_one", "deliver_sms", "requeue_created", "requeue_created_notifications",
-           "time_out_sending", "timeout_sending_notifications"]
+__all__ = ["deliver_email", "deliver_one", "deliver_sms", "purge_limit_counters", "requeue_created",
+           "requeue_created_notifications", "time_out_sending", "timeout_sending_notifications"]
 
 logger = logging.getLogger(__name__)
 REQUEUE_LIMIT = 10_000  # per channel per sweep; the next sweep takes the rest
@@ -51,6 +52,14 @@ def requeue_created_notifications(self: Task) -> int:
 def timeout_sending_notifications(self: Task) -> int:
     """Beat task: give up on notifications no provider reported on (temporary-failure)."""
     return time_out_sending(worker_context(self.app))
+
+
+@shared_task(bind=True, name=PURGE_LIMITS_TASK, ignore_result=True)
+def purge_limit_counters(self: Task) -> int:
+    """Beat task: delete spent rate-limit and daily-limit rows (the database backend's, when no Redis)."""
+    context = worker_context(self.app)
+    with context.sessions.begin() as session:
+        return session.execute(database_store.purge_statement(context.clock.now().timestamp())).rowcount
 
 
 def _deliver_batch(app: Celery, notification_type: str, notification_ids: list[str], attempt: int) -> None:

@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clarion.clock import ManualClock
 from clarion.config import Settings
+from clarion.db.models import LimitCounter
 from clarion.providers.registry import NotificationProviderClients
 from clarion.worker import dispatch, schedule
 from clarion.worker.context import WorkerContext, install_context, worker_context
@@ -161,7 +163,23 @@ def test_enqueue_refuses_a_channel_without_delivery(celery_app: Celery) -> None:
 
 def test_the_sweeps_run_on_the_periodic_queue_every_sweep_interval(settings: Settings) -> None:
     entries = schedule.beat_schedule(Settings(database_url=settings.database_url, sweep_interval_s=30))
-    assert set(entries) == {"requeue-created-notifications", "timeout-sending-notifications"}
-    for entry in entries.values():
-        assert entry["schedule"] == timedelta(seconds=30)
-        assert entry["options"]["queue"] == "periodic-tasks"
+    sweeps = {"requeue-created-notifications", "timeout-sending-notifications"}
+    assert set(entries) == sweeps | {"purge-limit-counters"}
+    for name in sweeps:
+        assert entries[name]["schedule"] == timedelta(seconds=30)
+    assert entries["purge-limit-counters"]["schedule"] == timedelta(hours=1)
+    assert {entry["options"]["queue"] for entry in entries.values()} == {"periodic-tasks"}
+
+
+def test_the_hourly_purge_deletes_only_spent_limit_rows(celery_app: Celery, clock: ManualClock,
+                                                       sessions: sessionmaker[Session]) -> None:
+    now = clock.now().timestamp()
+    rows = {"s-sms-2026-01-04-count": now - 1,  # yesterday's count, expired
+            "s-sms-2026-01-05-count": now + 3600,  # today's
+            "s-tokens-normal": now - 7200,  # a bucket idle for two hours: full again
+            "t-tokens-normal": now - 5}  # a bucket in use
+    with sessions.begin() as session:
+        session.add_all(LimitCounter(key=key, value=1.0, stamp=stamp) for key, stamp in rows.items())
+    assert celery_app.tasks["purge_limit_counters"]() == 2
+    with sessions() as session:
+        assert sorted(session.scalars(select(LimitCounter.key))) == ["s-sms-2026-01-05-count", "t-tokens-normal"]
