@@ -15,7 +15,6 @@ The backslashes and zero-width spaces show in ``body``, which is the markdown so
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -47,12 +46,16 @@ class EmailTooLarge(ValueError):
 
 @dataclass(frozen=True)
 class RenderedEmail:
-    """A filled email: subject line, markdown body, HTML body, and whether sanitising changed anything."""
+    """A filled email: subject line, markdown body, and whether sanitising changed anything."""
 
     subject: str
     body: str
-    html: str
     sanitised: bool
+
+    @property
+    def html(self) -> str:
+        """The HTML part, made from the body exactly as delivery makes it (only previews need it here)."""
+        return html_for_body(self.body)
 
 
 def _markdown_text(value: Any) -> str:
@@ -104,11 +107,9 @@ def render_email(subject: str, content: str, personalisation: Mapping[str, Any] 
     size = len(body.encode("utf-8"))
     if size > EMAIL_SIZE_LIMIT_BYTES:
         raise EmailTooLarge(size)
-    html_body = to_html(fill(prepare_template(content), body_values,
-                             lambda value: html.escape(_markdown_text(value), quote=False)))
     # Headers are one line: newlines in a subject would break the message.
     subject_line = " ".join(fill(subject, values, as_text).split())
-    return RenderedEmail(subject=subject_line, body=body, html=html_body, sanitised=sanitised)
+    return RenderedEmail(subject=subject_line, body=body, sanitised=sanitised)
 
 
 def html_for_body(body: str) -> str:
