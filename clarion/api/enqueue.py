@@ -2,7 +2,7 @@
 
 A Celery message costs about a millisecond of client CPU (reference/performance.md), far more than
 the INSERT before it, so ids are collected per notification type and flushed every `interval_s`
-(10 ms) or as soon as `max_batch` (200) are waiting: one message then carries many ids. Sending runs
+(25 ms) or as soon as `max_batch` (200) are waiting: one message then carries many ids. Sending runs
 in a thread (`asyncio.to_thread`) because the Celery client blocks.
 
 The notification is already committed when its id arrives here. If sending fails the error is
@@ -28,7 +28,7 @@ Send = Callable[[str, list[str]], None]  # (notification type, ids) -> None; blo
 class EnqueueBatcher:
     """Collects ids per notification type and sends each type's batch as one queue message."""
 
-    def __init__(self, send: Send, *, interval_s: float = 0.01, max_batch: int = 200) -> None:
+    def __init__(self, send: Send, *, interval_s: float = 0.025, max_batch: int = 200) -> None:
         self._send, self.interval_s, self.max_batch = send, interval_s, max_batch
         self._pending: dict[str, list[str]] = {}
         self._timer: asyncio.TimerHandle | None = None
