@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, Table, and_, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -171,6 +171,21 @@ async def list_notifications(engine: AsyncEngine, service_id: uuid.UUID, *, key_
         query = query.where(table.c.notification_type.in_(sorted(notification_types)))
     if client_reference is not None:
         query = query.where(table.c.client_reference == client_reference)
+    return await _newest_first(engine, table, query, service_id=service_id, older_than=older_than,
+                               page_size=page_size)
+
+
+async def list_received_texts(engine: AsyncEngine, service_id: uuid.UUID, *, older_than: uuid.UUID | None,
+                              page_size: int) -> Sequence[RowMapping]:
+    """A page of the text messages the service received, newest first."""
+    query = select(INBOUND).where(INBOUND.c.service_id == service_id)
+    return await _newest_first(engine, INBOUND, query, service_id=service_id, older_than=older_than,
+                               page_size=page_size)
+
+
+async def _newest_first(engine: AsyncEngine, table: Table, query: Select[Any], *, service_id: uuid.UUID,
+                        older_than: uuid.UUID | None, page_size: int) -> Sequence[RowMapping]:
+    """One page of `query`, newest first, after the row `older_than` of the same service (by created_at, id)."""
     async with engine.connect() as connection:
         if older_than is not None:
             anchor = (await connection.execute(select(table.c.created_at).where(
@@ -180,20 +195,4 @@ async def list_notifications(engine: AsyncEngine, service_id: uuid.UUID, *, key_
             query = query.where(or_(table.c.created_at < anchor,
                                     and_(table.c.created_at == anchor, table.c.id < older_than)))
         query = query.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(page_size)
-        return (await connection.execute(query)).mappings().all()
-
-
-async def list_received_texts(engine: AsyncEngine, service_id: uuid.UUID, *, older_than: uuid.UUID | None,
-                              page_size: int) -> Sequence[RowMapping]:
-    """A page of the text messages the service received, newest first."""
-    query = select(INBOUND).where(INBOUND.c.service_id == service_id)
-    async with engine.connect() as connection:
-        if older_than is not None:
-            anchor = (await connection.execute(select(INBOUND.c.created_at).where(
-                INBOUND.c.id == older_than, INBOUND.c.service_id == service_id))).scalar()
-            if anchor is None:
-                return []
-            query = query.where(or_(INBOUND.c.created_at < anchor,
-                                    and_(INBOUND.c.created_at == anchor, INBOUND.c.id < older_than)))
-        query = query.order_by(INBOUND.c.created_at.desc(), INBOUND.c.id.desc()).limit(page_size)
         return (await connection.execute(query)).mappings().all()

@@ -12,7 +12,7 @@ a database crash can forget the last fraction of a second of counting, as a Redi
 
 A bucket row keeps the tokens left in `value` and its last refill (epoch s) in `stamp`; a daily row
 keeps the count in `value` and its expiry (epoch s) in `stamp`. Daily keys carry their day, so a
-row is never reused once its day is over; `purge_expired` deletes such rows and full idle buckets.
+row is never reused once its day is over; `purge_statement` deletes such rows and full idle buckets.
 """
 
 from __future__ import annotations
@@ -67,11 +67,6 @@ class DatabaseLimits:
         key = rules.daily_key(service_id, key_type, channel, day)
         return await self._allowed(self._reserve_statement(key, limit, rules.daily_expiry(day)))
 
-    async def purge_expired(self, *, now: float) -> int:
-        """Delete daily counters past their expiry and buckets idle long enough to be full; returns how many."""
-        async with self._engine.begin() as connection:
-            return (await connection.execute(purge_statement(now))).rowcount
-
     async def close(self) -> None:
         """Nothing to release: the engine belongs to whoever built it."""
 
@@ -114,7 +109,7 @@ def purge_statement(now: float) -> Delete:
     """DELETE the daily counters past their expiry and the buckets idle long enough to be full again.
 
     Without it `limit_counters` keeps a row per service, channel and day for ever; the scheduler runs
-    it hourly (worker task `purge_limit_counters`); `DatabaseLimits.purge_expired` runs it on an async engine.
+    it hourly (worker task `purge_limit_counters`).
     """
     return delete(counters).where(or_(
         counters.c.key.like("%-count") & (counters.c.stamp < now),

@@ -488,6 +488,16 @@ def test_address_keys_are_matched_as_notify_matches_them(api: ApiClient, seeded:
     assert (read["line_1"], read["line_2"], read["line_3"]) == values
 
 
+def assert_send_answer(api: ApiClient, seeded: Any, key: str, kind: str, status: int, message: str | None) -> None:
+    """POST a valid notification of `kind` with `key`; a 2xx status, or the BadRequestError message expected."""
+    body = {"sms": sms_body, "email": email_body, "letter": letter_body}[kind](seeded)
+    reply = api.post(f"/v2/notifications/{kind}", body, key=key)
+    if message is None:
+        assert reply.status_code == status, reply.text
+    else:
+        assert error_of(reply, status) == {"error": "BadRequestError", "message": message}
+
+
 @pytest.mark.parametrize(("key", "kind", "status", "message"), [
     ("team", "sms", 400, TEAM),
     ("team", "email", 400, TEAM),
@@ -500,12 +510,7 @@ def test_address_keys_are_matched_as_notify_matches_them(api: ApiClient, seeded:
 ])
 def test_what_each_key_type_may_send_on_a_live_service(api: ApiClient, seeded: Any, key: str, kind: str,
                                                        status: int, message: str | None) -> None:
-    body = {"sms": sms_body, "email": email_body, "letter": letter_body}[kind](seeded)
-    reply = api.post(f"/v2/notifications/{kind}", body, key=key)
-    if message is None:
-        assert reply.status_code == status, reply.text
-    else:
-        assert error_of(reply, status) == {"error": "BadRequestError", "message": message}
+    assert_send_answer(api, seeded, key, kind, status, message)
 
 
 @pytest.mark.parametrize(("key", "kind", "status", "message"), [
@@ -521,12 +526,7 @@ def test_what_each_key_type_may_send_on_a_trial_mode_service(api: ApiClient, see
                                                              key: str, kind: str, status: int,
                                                              message: str | None) -> None:
     change_service(restricted=True)
-    body = {"sms": sms_body, "email": email_body, "letter": letter_body}[kind](seeded)
-    reply = api.post(f"/v2/notifications/{kind}", body, key=key)
-    if message is None:
-        assert reply.status_code == status, reply.text
-    else:
-        assert error_of(reply, status) == {"error": "BadRequestError", "message": message}
+    assert_send_answer(api, seeded, key, kind, status, message)
 
 
 def test_an_email_response_has_notifys_shape(api: ApiClient, seeded: Any) -> None:

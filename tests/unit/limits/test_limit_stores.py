@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from clarion.db.engine import make_async_engine
 from clarion.db.models import LimitCounter
 from clarion.limits import DatabaseLimits, RedisLimits, make_limits, rules
+from clarion.limits.database_store import purge_statement
 from tests.conftest import START
 
 T0 = START.timestamp()
@@ -64,7 +65,8 @@ def test_purging_deletes_spent_daily_counts_and_long_idle_buckets_only(database_
             await limits.reserve_daily(service_id, "normal", "sms", limit=5, day=day)
         await limits.take_token(service_id, "normal", rate_per_minute=30, now=now - 3601)
         await limits.take_token(service_id, "team", rate_per_minute=30, now=now - 60)
-        purged = await limits.purge_expired(now=now)
+        async with engine.begin() as connection:  # what the scheduler's hourly purge runs
+            purged = (await connection.execute(purge_statement(now))).rowcount
         kept = set(await database_rows(engine))
         await engine.dispose()
         return purged, kept
