@@ -72,6 +72,33 @@ class Settings(BaseSettings):
     firetext_inbound_sms_auth: list[str] = []
     sms_provider_resting_points: dict[str, int] = {"mmg": 51, "firetext": 49}
 
+    # --- providers: HTTP clients (issue 3) ---
+    provider_timeout_s: float = 10.0  # Notify's MMG/Firetext timeout
+    provider_connections: int = 200  # pooled connections per provider per worker process
+    ses_endpoint_url: str | None = None  # SESv2 endpoint; None = AWS; `clarion up` points it at the sandbox
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    smtp_host: str | None = None  # a second email provider, "smtp", when set
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # Basic-auth credentials clarion puts into its receipt URLs (user, password); the password must
+    # also be in MMG_INBOUND_SMS_AUTH / FIRETEXT_INBOUND_SMS_AUTH for the receipt endpoint to accept it.
+    receipt_basic_auth_user: str = "notify"
+
+    # --- receipts (issue 3) ---
+    ses_sns_certificate_hosts: list[str] = ["sns.eu-west-1.amazonaws.com", "sns.eu-west-2.amazonaws.com"]
+    ses_unknown_reference_retry_s: int = 300  # an SES receipt for an unknown reference is retried this long
+
+    # --- sandbox (issue 3) ---
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = 6300
+    sandbox_smtp_port: int = 6325
+    sandbox_receipt_delay_s: float = 5.0
+
+    # --- letters (issue 5) ---
+
     # metrics
     statsd_host: str | None = None
     statsd_port: int = 8125

@@ -22,7 +22,7 @@ __all__ = ["EnqueueBatcher"]
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[str, list[str]], None]  # (notification type, ids) -> None; blocking
+Send = Callable[[str, list[Any]], None]  # (key, items) -> None; blocking. Keys: notification types, or receipt kinds
 
 
 class EnqueueBatcher:
@@ -30,15 +30,15 @@ class EnqueueBatcher:
 
     def __init__(self, send: Send, *, interval_s: float = 0.025, max_batch: int = 200) -> None:
         self._send, self.interval_s, self.max_batch = send, interval_s, max_batch
-        self._pending: dict[str, list[str]] = {}
+        self._pending: dict[str, list[Any]] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
         self.sent_batches = 0  # how many messages went out; for tests and metrics
 
-    def add(self, notification_type: str, notification_id: uuid.UUID | str) -> None:
-        """Queue one id for delivery soon; never blocks and never raises."""
+    def add(self, notification_type: str, notification_id: uuid.UUID | str | dict[str, Any]) -> None:
+        """Queue one id (or one JSON-able item, such as a receipt) to be sent soon; never blocks or raises."""
         batch = self._pending.setdefault(notification_type, [])
-        batch.append(str(notification_id))
+        batch.append(notification_id if isinstance(notification_id, dict) else str(notification_id))
         if len(batch) >= self.max_batch:
             self._start_flush({notification_type: self._pending.pop(notification_type)})
         elif self._timer is None:
@@ -50,12 +50,12 @@ class EnqueueBatcher:
             pending, self._pending = self._pending, {}
             self._start_flush(pending)
 
-    def _start_flush(self, batches: dict[str, list[str]]) -> None:
+    def _start_flush(self, batches: dict[str, list[Any]]) -> None:
         task = asyncio.get_running_loop().create_task(self._flush(batches))
         self._flushes.add(task)
         task.add_done_callback(self._flushes.discard)
 
-    async def _flush(self, batches: dict[str, list[str]]) -> None:
+    async def _flush(self, batches: dict[str, list[Any]]) -> None:
         for notification_type, ids in batches.items():
             try:
                 await asyncio.to_thread(self._send, notification_type, ids)

@@ -1,19 +1,22 @@
 """Provider clients: one template method per channel around each provider's own `try_send_*`.
 
-`SmsClient.send_sms` and `EmailClient.send_email` time the call with the injected clock and log one
-line per attempt; a provider module implements only `try_send_sms` / `try_send_email` (its wire
-format) and raises the categories of `clarion.providers.errors`.
+`SmsClient.send_sms` and `EmailClient.send_email` are coroutines: a worker keeps hundreds of
+provider calls in flight on one event loop. They time the call with the injected clock, record it
+in the metrics and log one line per attempt; a provider module implements only `try_send_sms` /
+`try_send_email` (its wire format) and raises the categories of `clarion.providers.errors`.
+A client whose library blocks (boto3, smtplib) runs it with `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from clarion.clock import Clock
+from clarion.providers.metrics import NO_METRICS, ProviderMetrics
 
 __all__ = ["Client", "EmailClient", "EmailMessage", "SmsClient", "SmsMessage"]
 
@@ -47,10 +50,10 @@ class EmailMessage:
 
 
 class Client(ABC):
-    """A provider client: a name, the channel it serves and the clock it measures with."""
+    """A provider client: a name, the channel it serves, the clock it measures with, its metrics."""
 
-    def __init__(self, *, clock: Clock) -> None:
-        self.clock = clock
+    def __init__(self, *, clock: Clock, metrics: ProviderMetrics = NO_METRICS) -> None:
+        self.clock, self.metrics = clock, metrics
 
     @property
     @abstractmethod
@@ -62,17 +65,21 @@ class Client(ABC):
     def notification_type(self) -> str:
         """The channel this client serves: "sms", "email" or "letter"."""
 
-    def _timed(self, notification_id: str, call: Callable[[], T]) -> T:
+    async def close(self) -> None:
+        """Release pooled connections; a client that holds none need not override this."""
+
+    async def _timed(self, notification_id: str, call: Callable[[], Awaitable[T]]) -> T:
         started = self.clock.monotonic()
-        outcome = "error"
+        success = False
         try:
-            result = call()
-            outcome = "success"
+            result = await call()
+            success = True
             return result
         finally:
-            duration = round(self.clock.monotonic() - started, 6)
+            duration = self.clock.monotonic() - started
+            self.metrics.record(self.name, success=success, duration_s=duration)
             fields = {"provider_name": self.name, "notification_id": notification_id,
-                      "duration": duration, "outcome": outcome}
+                      "duration": round(duration, 6), "outcome": "success" if success else "error"}
             logger.info("provider request finished", extra=fields)
 
 
@@ -81,12 +88,12 @@ class SmsClient(Client):
 
     notification_type = "sms"
 
-    def send_sms(self, message: SmsMessage) -> None:
+    async def send_sms(self, message: SmsMessage) -> None:
         """Hand one text message to the provider, timed and logged; raises a ProviderError category."""
-        self._timed(message.reference, lambda: self.try_send_sms(message))
+        await self._timed(message.reference, lambda: self.try_send_sms(message))
 
     @abstractmethod
-    def try_send_sms(self, message: SmsMessage) -> None:
+    async def try_send_sms(self, message: SmsMessage) -> None:
         """Speak the provider's wire format; raise a `clarion.providers.errors` category on failure."""
 
 
@@ -95,10 +102,10 @@ class EmailClient(Client):
 
     notification_type = "email"
 
-    def send_email(self, message: EmailMessage) -> str:
+    async def send_email(self, message: EmailMessage) -> str:
         """Hand one email to the provider, timed and logged; returns the provider's reference."""
-        return self._timed(message.reference, lambda: self.try_send_email(message))
+        return await self._timed(message.reference, lambda: self.try_send_email(message))
 
     @abstractmethod
-    def try_send_email(self, message: EmailMessage) -> str:
+    async def try_send_email(self, message: EmailMessage) -> str:
         """Speak the provider's wire format and return its reference for the message."""

@@ -20,7 +20,7 @@ class FakeSms(SmsClient):
     def name(self) -> str:  # type: ignore[override]
         return self._name
 
-    def try_send_sms(self, message: SmsMessage) -> None:
+    async def try_send_sms(self, message: SmsMessage) -> None:
         if self.during:
             self.during(message)
         if self.error:
@@ -38,7 +38,7 @@ class FakeEmail(EmailClient):
         self.error = error
         self.sent: list[EmailMessage] = []
 
-    def try_send_email(self, message: EmailMessage) -> str:
+    async def try_send_email(self, message: EmailMessage) -> str:
         if self.error:
             raise self.error
         self.sent.append(message)

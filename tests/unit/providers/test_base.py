@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -24,7 +25,7 @@ def test_send_sms_logs_one_line_with_the_duration_of_the_call(caplog: pytest.Log
     clock = ManualClock(START)
     client = FakeSms(clock=clock, during=lambda _: clock.advance(seconds=2.5))
     with caplog.at_level(logging.INFO, logger="clarion.providers.base"):
-        client.send_sms(MESSAGE)
+        asyncio.run(client.send_sms(MESSAGE))
     assert client.sent == [MESSAGE]
     assert provider_lines(caplog) == [
         {"provider_name": "mmg", "notification_id": "n-1", "duration": 2.5, "outcome": "success"}]
@@ -35,7 +36,7 @@ def test_a_failed_call_is_logged_and_raised(caplog: pytest.LogCaptureFixture) ->
     client = FakeSms(clock=clock, error=ProviderTimeout("mmg", "no reply in 60s"),
                      during=lambda _: clock.advance(seconds=60))
     with caplog.at_level(logging.INFO, logger="clarion.providers.base"), pytest.raises(ProviderTimeout):
-        client.send_sms(MESSAGE)
+        asyncio.run(client.send_sms(MESSAGE))
     assert provider_lines(caplog)[0]["outcome"] == "error"
     assert provider_lines(caplog)[0]["duration"] == 60
 
@@ -44,13 +45,13 @@ def test_send_email_returns_the_provider_reference() -> None:
     client = FakeEmail(clock=ManualClock(START))
     email = EmailMessage(from_address="a@b", to_address="c@d", subject="s", body="b", html_body="<p>b</p>",
                          reply_to_address=None, reference="n-2")
-    assert client.send_email(email) == "ses-1"
+    assert asyncio.run(client.send_email(email)) == "ses-1"
     assert client.notification_type == "email"
 
 
 def test_a_client_must_name_its_provider() -> None:
     class Nameless(SmsClient):
-        def try_send_sms(self, message: SmsMessage) -> None:
+        async def try_send_sms(self, message: SmsMessage) -> None:
             raise AssertionError("never called")
 
     with pytest.raises(TypeError, match="name"):
