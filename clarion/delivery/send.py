@@ -1,25 +1,29 @@
-"""Hand one `created` text message or email to a provider: read, let go, call, then write.
+"""Hand `created` text messages and emails to providers: claim and read, let go, call, then write.
 
-No database connection is held while a provider thinks: the job is read in one short transaction,
-the session is closed, the provider is called, and the result is written in a second short
-transaction that never overwrites a status that moved on meanwhile (a fast receipt wins).
+A queue message carries a batch of ids. No database connection is held while providers think: the
+batch is claimed and read in one short transaction, every provider call is started on the worker's
+event loop at once, and hand-offs are recorded as they finish, never overwriting a status that moved
+on meanwhile (a fast receipt wins).
 
 Test-key notifications never reach a provider; their simulated outcome is applied at once
-(reference/notify-brief.md §6.3). Retryable failures propagate for the queue to retry; a permanent
+(reference/notify-brief.md §6.3). Retryable failures come back to the caller to retry; a permanent
 one ends in `technical-failure` here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clarion import templates
@@ -32,11 +36,13 @@ from clarion.providers.registry import NotificationProviderClients
 from clarion.routing import select as routing
 
 __all__ = [
+    "AttemptResult",
     "ChooseProvider",
     "DeliveryJob",
     "DeliveryOptions",
     "DeliveryOutcome",
     "deliver",
+    "deliver_batch",
     "mark_technical_failure",
     "simulated_outcome",
 ]
@@ -93,26 +99,21 @@ class DeliveryJob:
     email_sender_local_part: str
 
 
-def load_job(session: Session, notification_id: UUID) -> DeliveryJob | None:
-    """The notification's delivery job, or None unless its status is `created`."""
+def load_jobs(session: Session, notification_ids: Sequence[UUID]) -> list[DeliveryJob]:
+    """The delivery jobs of these notifications, read in one statement."""
     n, s = notifications.c, services.c
-    row = session.execute(
+    rows = session.execute(
         select(n.id, n.notification_type, n.key_type, n.normalised_to, n.body, n.subject, n.reply_to_text,
-               n.international, n.one_click_unsubscribe_url, n.status, s.name, s.active,
-               s.email_sender_local_part)
+               n.international, n.one_click_unsubscribe_url, s.name, s.active, s.email_sender_local_part)
         .join(services, s.id == n.service_id)
-        .where(n.id == notification_id)
-    ).one_or_none()
-    if row is None or row.status != status.CREATED:
-        logger.info("not delivering notification", extra={
-            "notification_id": str(notification_id), "status": row.status if row else None})
-        return None
-    return DeliveryJob(
+        .where(n.id.in_(notification_ids))
+    ).all()
+    return [DeliveryJob(
         notification_id=row.id, notification_type=row.notification_type, key_type=row.key_type,
         to=row.normalised_to, body=row.body, subject=row.subject, reply_to_text=row.reply_to_text,
         international=row.international, one_click_unsubscribe_url=row.one_click_unsubscribe_url,
         service_name=row.name, service_active=row.active, email_sender_local_part=row.email_sender_local_part,
-    )
+    ) for row in rows]
 
 
 def simulated_outcome(notification_type: str, to: str) -> str:
@@ -131,45 +132,119 @@ def simulated_outcome(notification_type: str, to: str) -> str:
     return status.DELIVERED
 
 
+Run = Callable[[Coroutine[Any, Any, Any]], Future[Any]]  # runs a coroutine on the provider event loop
+
+
+def run_here(coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
+    """Run a provider call to completion on a fresh event loop in this thread (one-off callers, tests)."""
+    future: Future[Any] = Future()
+    try:
+        future.set_result(asyncio.run(coroutine))
+    except Exception as exc:
+        future.set_exception(exc)
+    return future
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """What one delivery attempt did for one notification: an outcome, or the error to retry on."""
+
+    notification_id: UUID
+    outcome: DeliveryOutcome | None = None
+    error: Exception | None = None
+    provider: str | None = None  # who was tried, for fault accounting
+
+
+@dataclass(frozen=True)
+class _HandOff:
+    job: DeliveryJob
+    provider: str | None
+    reference: str | None
+
+
 def deliver(notification_id: UUID, *, sessions: sessionmaker[Session], clients: NotificationProviderClients,
             clock: Clock, choose: ChooseProvider = routing.choose_provider,
-            options: DeliveryOptions = DeliveryOptions()) -> DeliveryOutcome:
-    """Take one `created` notification to a provider (or its simulated outcome); retryable errors propagate.
+            options: DeliveryOptions = DeliveryOptions(), run: Run = run_here) -> DeliveryOutcome:
+    """Deliver one notification (see `deliver_batch`); a retryable error is raised instead of returned."""
+    [result] = deliver_batch([notification_id], sessions=sessions, clients=clients, clock=clock, choose=choose,
+                             options=options, run=run)
+    if result.error is not None:
+        raise result.error
+    assert result.outcome is not None
+    return result.outcome
 
-    The notification is claimed first, in the same short transaction that reads it: a second copy
-    of its queue message (a sweeper's, or a broker's redelivery) finds the claim and sends nothing.
-    A failed attempt lets go of the claim (`note_failed_attempt`) so its retry can take it; a
-    worker that dies mid-call leaves a claim that lapses after `options.claim_lasts`.
+
+def deliver_batch(notification_ids: Sequence[UUID], *, sessions: sessionmaker[Session],
+                  clients: NotificationProviderClients, clock: Clock,
+                  choose: ChooseProvider = routing.choose_provider, options: DeliveryOptions = DeliveryOptions(),
+                  run: Run = run_here) -> list[AttemptResult]:
+    """Take a batch of `created` notifications to their providers, all calls in flight at once.
+
+    1. One short transaction claims every id still `created` and unclaimed, reads their jobs and
+       picks a provider for each. A second copy of a queue message (a sweeper's, or a broker's
+       redelivery) finds the claims and sends nothing.
+    2. With no connection held, every provider call is started on the event loop (`run`).
+    3. As calls finish, the hand-offs that finished together are recorded in one transaction, so
+       a slow provider call never delays recording the others.
+    A failed attempt comes back as an `AttemptResult` with its error, for the caller to retry;
+    it must then `note_failed_attempt` to let go of the claim. A worker that dies mid-call leaves
+    claims that lapse after `options.claim_lasts`.
     """
+    results: dict[UUID, AttemptResult] = {}
+    planned: list[tuple[DeliveryJob, str | None]] = []
     with sessions.begin() as session:
-        job = load_job(session, notification_id) if claim(session, notification_id, now=clock.now(),
-                                                          lasts=options.claim_lasts) else None
-        provider = None
-        if job is not None and job.service_active and job.key_type != "test":
-            provider = choose(session, job.notification_type, international=job.international)
-    # The session is closed here: no connection is held while a provider thinks.
-    if job is None:
-        return DeliveryOutcome.SKIPPED
-    if not job.service_active:
-        mark_technical_failure(notification_id, sessions=sessions, clock=clock, reason="service is inactive")
-        return DeliveryOutcome.TECHNICAL_FAILURE
-    if provider is None:
-        return _simulate(job, sessions=sessions, clock=clock)
-    try:
-        reference = _call_provider(job, provider, clients=clients, options=options)
-    except PermanentProviderError as exc:
-        mark_technical_failure(notification_id, sessions=sessions, clock=clock, reason=str(exc))
-        return DeliveryOutcome.TECHNICAL_FAILURE
-    handed_off = status.SENT if job.notification_type == "sms" and job.international else status.SENDING
+        jobs = claim_jobs(session, notification_ids, now=clock.now(), lasts=options.claim_lasts)
+        for job in jobs:
+            if not job.service_active or job.key_type == "test":
+                planned.append((job, None))
+                continue
+            try:
+                planned.append((job, choose(session, job.notification_type, international=job.international)))
+            except Exception as exc:
+                results[job.notification_id] = AttemptResult(job.notification_id, error=exc)
+    # The session is closed here: no connection is held while providers think.
+    calls: dict[Future[Any], tuple[DeliveryJob, str]] = {}
+    for job, provider in planned:
+        if not job.service_active:
+            mark_technical_failure(job.notification_id, sessions=sessions, clock=clock, reason="service is inactive")
+            results[job.notification_id] = AttemptResult(job.notification_id, DeliveryOutcome.TECHNICAL_FAILURE)
+        elif provider is None:
+            results[job.notification_id] = _simulate(job, sessions=sessions, clock=clock)
+        else:
+            calls[run(_call_provider(job, provider, clients=clients, options=options))] = (job, provider)
+    while calls:
+        done, _ = wait(calls, return_when=FIRST_COMPLETED)
+        hand_offs = []
+        for future in done:
+            job, provider = calls.pop(future)
+            error = future.exception()
+            if error is None:
+                hand_offs.append(_HandOff(job, provider, future.result()))
+            elif isinstance(error, PermanentProviderError):
+                mark_technical_failure(job.notification_id, sessions=sessions, clock=clock, reason=str(error))
+                results[job.notification_id] = AttemptResult(
+                    job.notification_id, DeliveryOutcome.TECHNICAL_FAILURE, provider=provider)
+            else:
+                results[job.notification_id] = AttemptResult(job.notification_id, error=error, provider=provider)
+        if hand_offs:
+            results.update(_record(hand_offs, sessions=sessions, clock=clock))
+    return [results.get(i) or AttemptResult(i, DeliveryOutcome.SKIPPED) for i in notification_ids]
+
+
+def _record(hand_offs: list[_HandOff], *, sessions: sessionmaker[Session], clock: Clock) -> dict[UUID, AttemptResult]:
     try:
         with sessions.begin() as session:
-            mark_handed_off(session, notification_id, new_status=handed_off, provider=provider,
-                            reference=reference, now=clock.now())
+            record_hand_offs(session, hand_offs, now=clock.now())
     except Exception as exc:
-        # The provider has it: retrying the send would send it twice. The claim stays, so nothing
-        # resends it while the claim lasts; the error is loud because the row still says `created`.
-        raise HandOffNotRecorded(notification_id, provider) from exc
-    return DeliveryOutcome.HANDED_OFF
+        # The providers have them: retrying would send them twice. The claims stay, so nothing
+        # resends them while the claims last; the error is loud because the rows still say `created`.
+        logger.exception("providers accepted notifications the database did not record",
+                         extra={"count": len(hand_offs)})
+        return {h.job.notification_id: AttemptResult(
+            h.job.notification_id, error=HandOffNotRecorded(h.job.notification_id, h.provider or "simulated"),
+            provider=h.provider) for h in hand_offs}
+    return {h.job.notification_id: AttemptResult(h.job.notification_id, DeliveryOutcome.HANDED_OFF,
+                                                 provider=h.provider) for h in hand_offs}
 
 
 class HandOffNotRecorded(Exception):
@@ -180,23 +255,33 @@ class HandOffNotRecorded(Exception):
         self.notification_id, self.provider = notification_id, provider
 
 
-def claim(session: Session, notification_id: UUID, *, now: datetime, lasts: timedelta) -> bool:
-    """Claim a `created` notification for this worker; False if it moved on or another worker holds it."""
+def claim_jobs(session: Session, notification_ids: Sequence[UUID], *, now: datetime,
+               lasts: timedelta) -> list[DeliveryJob]:
+    """Claim the notifications still `created` and unclaimed (or whose claim lapsed); their jobs."""
     n = notifications.c
-    return bool(session.execute(update(notifications).where(
-        n.id == notification_id, n.status == status.CREATED,
+    claimed = session.execute(update(notifications).where(
+        n.id.in_(notification_ids), n.status == status.CREATED,
         or_(n.delivery_claimed_at.is_(None), n.delivery_claimed_at < now - lasts),
-    ).values(delivery_claimed_at=now)).rowcount)
+    ).values(delivery_claimed_at=now).returning(n.id)).scalars().all()
+    if len(claimed) < len(notification_ids):
+        logger.info("not delivering notifications already handled or claimed",
+                    extra={"count": len(notification_ids) - len(claimed)})
+    return load_jobs(session, claimed) if claimed else []
 
 
-def _call_provider(job: DeliveryJob, provider: str, *, clients: NotificationProviderClients,
-                   options: DeliveryOptions) -> str | None:
+def claim(session: Session, notification_id: UUID, *, now: datetime, lasts: timedelta) -> bool:
+    """Claim one `created` notification for this worker; False if it moved on or another worker holds it."""
+    return bool(claim_jobs(session, [notification_id], now=now, lasts=lasts))
+
+
+async def _call_provider(job: DeliveryJob, provider: str, *, clients: NotificationProviderClients,
+                         options: DeliveryOptions) -> str | None:
     client = clients.get_client_by_name_and_type(provider, job.notification_type)
     if isinstance(client, SmsClient):
-        client.send_sms(sms_message(job, options))
+        await client.send_sms(sms_message(job, options))
         return None
     if isinstance(client, EmailClient):
-        return client.send_email(email_message(job, options))
+        return await client.send_email(email_message(job, options))
     raise TypeError(f"{provider} is not an SMS or email client")
 
 
@@ -219,36 +304,39 @@ def email_message(job: DeliveryJob, options: DeliveryOptions) -> EmailMessage:
                         headers=headers, reference=str(job.notification_id))
 
 
-def mark_handed_off(session: Session, notification_id: UUID, *, new_status: str, provider: str | None,
-                    reference: str | None, now: datetime) -> None:
-    """Record the hand-off (sent_at, sent_by, reference); move the status only if the table allows.
+def record_hand_offs(session: Session, hand_offs: Sequence[_HandOff], *, now: datetime) -> None:
+    """Record hand-offs (sent_at, sent_by, reference) and move each status on if the table allows.
 
-    A fast receipt may already have moved the status on; then the hand-off is recorded and the
-    receipt's status kept. The status moves by compare-and-set, as in `apply.apply_status`.
+    A fast receipt may already have moved a status on; then the hand-off is recorded and the
+    receipt's status kept. One executemany per new status, compare-and-set inside a CASE, as
+    `apply.apply_status` does for one row.
     """
-    values: dict[str, object] = {"sent_at": now, "sent_by": provider, "updated_at": now,
-                                 "delivery_claimed_at": None}
-    if reference is not None:
-        values["reference"] = reference
     n = notifications.c
-    moved = session.execute(update(notifications).where(
-        n.id == notification_id, n.status.in_(sorted(status.previous_statuses(new_status)))
-    ).values(status=new_status, **values)).rowcount
-    if not moved:
-        session.execute(update(notifications).where(n.id == notification_id).values(**values))
-        logger.info("kept a status that moved on during hand-off",
-                    extra={"notification_id": str(notification_id), "new_status": new_status})
+    by_status: dict[str, list[dict[str, object]]] = {}
+    for hand_off in hand_offs:
+        by_status.setdefault(handed_off_status(hand_off.job), []).append(
+            {"b_id": hand_off.job.notification_id, "b_provider": hand_off.provider, "b_reference": hand_off.reference})
+    for new_status, rows in by_status.items():
+        moves = n.status.in_(sorted(status.previous_statuses(new_status)))
+        session.connection().execute(update(notifications).where(n.id == bindparam("b_id")).values(
+            status=case((moves, new_status), else_=n.status), sent_at=now, sent_by=bindparam("b_provider"),
+            updated_at=now, delivery_claimed_at=None, reference=func.coalesce(bindparam("b_reference"), n.reference),
+        ), rows)
 
 
-def _simulate(job: DeliveryJob, *, sessions: sessionmaker[Session], clock: Clock) -> DeliveryOutcome:
+def handed_off_status(job: DeliveryJob) -> str:
+    """`sent` for an international text (no receipts follow), otherwise `sending`."""
+    return status.SENT if job.notification_type == "sms" and job.international else status.SENDING
+
+
+def _simulate(job: DeliveryJob, *, sessions: sessionmaker[Session], clock: Clock) -> AttemptResult:
     reference = str(uuid.uuid4()) if job.notification_type == "email" else None
     now = clock.now()
     with sessions.begin() as session:
-        mark_handed_off(session, job.notification_id, new_status=status.SENDING, provider=None,
-                        reference=reference, now=now)
+        record_hand_offs(session, [_HandOff(replace(job, international=False), None, reference)], now=now)
         apply.apply_status(session, job.notification_id, simulated_outcome(job.notification_type, job.to),
                            now=now)
-    return DeliveryOutcome.SIMULATED
+    return AttemptResult(job.notification_id, DeliveryOutcome.SIMULATED)
 
 
 def mark_technical_failure(notification_id: UUID, *, sessions: sessionmaker[Session], clock: Clock,

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from typing import Any, TypeVar
 from datetime import timedelta
 from dataclasses import dataclass, field
 
@@ -20,11 +23,14 @@ from clarion.config import Settings
 from clarion.db.engine import make_engine, make_sessions
 from clarion.delivery.send import DeliveryOptions
 from clarion.providers.registry import NotificationProviderClients
+from clarion.worker.clients import build_clients
+from clarion.worker.provider_loop import ProviderLoop
 from clarion.worker.retry import RetryPolicy
 
 __all__ = ["WorkerContext", "bind_settings", "install_context", "worker_context"]
 
 _ATTRIBUTE = "clarion_context_holder"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,16 +43,26 @@ class WorkerContext:
     clock: Clock
     retry_policy: RetryPolicy
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
+    loop: ProviderLoop = field(default_factory=ProviderLoop)  # where every provider call of the process runs
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
+        """Start a provider call on the process's event loop."""
+        return self.loop.run(coroutine)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None,
                       clients: NotificationProviderClients | None = None) -> WorkerContext:
-        """A context for these settings: its own engine, and no provider clients until they exist."""
+        """A context for these settings: its own engine, event loop and provider clients (built on that loop)."""
+        clock = clock or SystemClock()
+        loop = ProviderLoop()
+        if clients is None:
+            clients = loop.call(build_clients(settings, clock=clock))
         return cls(
             settings=settings,
             sessions=make_sessions(make_engine(settings.database_url)),
-            clients=clients if clients is not None else NotificationProviderClients([]),
-            clock=clock or SystemClock(),
+            clients=clients,
+            clock=clock,
+            loop=loop,
             retry_policy=RetryPolicy(max_retries=settings.delivery_max_retries,
                                      delay_s=settings.delivery_retry_delay_s),
             delivery=DeliveryOptions(email_domain=settings.notify_email_domain, sms_sender=settings.from_number,

@@ -22,7 +22,7 @@ from clarion.worker import dispatch
 from clarion.worker.context import WorkerContext, worker_context
 from clarion.worker.queues import PURGE_LIMITS_TASK, REQUEUE_TASK, TIMEOUT_TASK
 
-__all__ = ["deliver_email", "deliver_one", "deliver_sms", "purge_limit_counters", "requeue_created",
+__all__ = ["deliver_email", "retry_or_give_up", "deliver_sms", "purge_limit_counters", "requeue_created",
            "requeue_created_notifications", "time_out_sending", "timeout_sending_notifications"]
 
 logger = logging.getLogger(__name__)
@@ -64,42 +64,46 @@ def purge_limit_counters(self: Task) -> int:
 
 def _deliver_batch(app: Celery, notification_type: str, notification_ids: list[str], attempt: int) -> None:
     context = worker_context(app)
+    ids = []
     for raw in notification_ids:
         try:
-            notification_id = UUID(raw)
+            ids.append(UUID(raw))
         except (TypeError, ValueError):
             logger.error("dropped a malformed notification id", extra={"notification_id": repr(raw)})
+    if not ids:
+        return
+    results = send.deliver_batch(ids, sessions=context.sessions, clients=context.clients, clock=context.clock,
+                                 options=context.delivery, run=context.run)
+    for result in results:
+        if result.error is None:
             continue
         try:
-            deliver_one(app, context, notification_type, notification_id, attempt)
+            retry_or_give_up(app, context, notification_type, result, attempt)
         except Exception:  # e.g. the database or broker failed while scheduling its retry
             # The rest of the batch still goes; this one is `created` and the sweeper re-queues it.
-            logger.exception("could not finish a delivery attempt", extra={"notification_id": raw})
+            logger.exception("could not schedule a retry", extra={"notification_id": str(result.notification_id)})
 
 
-def deliver_one(app: Celery, context: WorkerContext, notification_type: str, notification_id: UUID,
-                attempt: int) -> send.DeliveryOutcome | None:
-    """Deliver one id; on failure schedule its retry, or mark it technical-failure once retries are spent."""
-    fields = {"notification_id": str(notification_id), "attempt": attempt}
-    try:
-        return send.deliver(notification_id, sessions=context.sessions, clients=context.clients,
-                            clock=context.clock, options=context.delivery)
-    except send.HandOffNotRecorded:
+def retry_or_give_up(app: Celery, context: WorkerContext, notification_type: str, result: send.AttemptResult,
+                     attempt: int) -> None:
+    """After a failed attempt: schedule the retry, or mark technical-failure once retries are spent."""
+    notification_id, error = result.notification_id, result.error
+    fields = {"notification_id": str(notification_id), "attempt": attempt, "provider": result.provider}
+    if isinstance(error, send.HandOffNotRecorded):
         # Never retried: that would send it again. Its claim stops other copies until it lapses.
-        logger.exception("a provider accepted a notification the database did not record", extra=fields)
-        return None
-    except EXPECTED_FAILURES as exc:
-        logger.warning("delivery attempt failed", extra={**fields, "error": str(exc)})
-    except Exception:  # as Notify does: anything else is retried too, with its traceback logged
-        logger.exception("delivery attempt failed unexpectedly", extra=fields)
+        logger.error("a provider accepted a notification the database did not record", extra=fields)
+        return
+    if isinstance(error, EXPECTED_FAILURES):
+        logger.warning("delivery attempt failed", extra={**fields, "error": str(error)})
+    else:  # as Notify does: anything else is retried too, with its traceback logged
+        logger.error("delivery attempt failed unexpectedly", exc_info=error, extra=fields)
     countdown = context.retry_policy.countdown_after(attempt)
     if countdown is None:
         send.mark_technical_failure(notification_id, sessions=context.sessions, clock=context.clock,
                                     reason=f"RETRY FAILED: max retries reached after {attempt + 1} attempts")
-        return send.DeliveryOutcome.TECHNICAL_FAILURE
+        return
     send.note_failed_attempt(notification_id, sessions=context.sessions, clock=context.clock)
     dispatch.enqueue_retry(app, notification_type, notification_id, attempt=attempt + 1, countdown=countdown)
-    return None
 
 
 def requeue_created(app: Celery, context: WorkerContext) -> int:
