@@ -1,15 +1,20 @@
 """`clarion up`: everything on one machine, on the embedded defaults.
 
-Migrates the database, makes sure the demo service exists, then starts the API, a worker and the
-scheduler (and the sandbox, once clarion has one) as child processes with the same environment and
-working folder, so every child reads the same settings. It waits for the API's /_status, prints an
+Migrates the database, makes sure the demo service exists, then starts the API, a worker, the
+scheduler and the sandbox as child processes with the same environment and working folder, so every
+child reads the same settings. Every provider the environment does not configure is pointed at the
+sandbox (`sandbox_environment`), so texts, emails and letters really travel and come back with
+receipts, with no account anywhere. It waits for the API's /_status, prints an
 example, and supervises: if a child dies the others are stopped; Ctrl-C or SIGTERM stops them all
 (terminate, wait, then kill). Each child's JSON log lines go to `.clarion/logs/<name>.log`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -18,6 +23,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from types import FrameType
 from typing import IO, TextIO
 
@@ -52,17 +58,18 @@ class Supervisor:
 
     log_dir: Path
     host: str = "127.0.0.1"
+    environment: dict[str, str] = field(default_factory=dict)  # added to this process's for every child
     children: list[Child] = field(default_factory=list)
     stopping: bool = False
 
     def start(self, name: str) -> None:
-        """Start `python -m clarion <name>` with this process's environment and folder."""
+        """Start `python -m clarion <name>` with this process's environment (plus ours) and folder."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = (self.log_dir / f"{name}.log").open("ab")
         argv = [sys.executable, "-m", "clarion", name] + (["--host", self.host] if name == "api" else [])
         # A new session keeps Ctrl-C away from the children: the supervisor stops them in order.
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                                   start_new_session=True)
+                                   start_new_session=True, env={**os.environ, **self.environment})
         self.children.append(Child(name, process, log_file))
         log.info("started %s", name, extra={"child": name, "pid": process.pid})
 
@@ -107,6 +114,10 @@ def run_up(settings: Settings, *, host: str = "127.0.0.1", exit_after: float | N
     finally:
         engine.dispose()
     supervisor = Supervisor(log_dir=data_dir / "logs", host=host)
+    if with_sandbox:
+        supervisor.environment = sandbox_environment(
+            sandbox_url=f"http://127.0.0.1:{settings.sandbox_port}", api_url=settings.api_host_name,
+            smtp_port=settings.sandbox_smtp_port, receipt_token=_receipt_token(data_dir), environ=os.environ)
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return _supervise(supervisor, settings, demo, exit_after=exit_after, with_sandbox=with_sandbox, out=out)
@@ -120,6 +131,51 @@ def run_up(settings: Settings, *, host: str = "127.0.0.1", exit_after: float | N
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         print("all clarion processes stopped", file=out, flush=True)
+
+
+SANDBOX_AWS_CREDENTIAL = "clarion-sandbox"
+
+
+def sandbox_environment(*, sandbox_url: str, api_url: str, smtp_port: int, receipt_token: str,
+                        environ: Mapping[str, str]) -> dict[str, str]:
+    """Settings that point each provider at the sandbox, for every provider the environment leaves unset.
+
+    A provider counts as configured when its address is set (MMG_URL, FIRETEXT_URL, SES_ENDPOINT_URL,
+    SMTP_HOST, DVLA_API_BASE_URL); then none of its settings are touched. Receipts come back to the
+    API with `receipt_token`, which the receipt endpoints accept.
+    """
+    tokens = json.dumps([receipt_token])
+    providers: dict[str, dict[str, str]] = {
+        "MMG_URL": {"MMG_URL": f"{sandbox_url}/mmg/jsonv2a/api.php",
+                    "MMG_RECEIPT_URL": f"{api_url}/notifications/sms/mmg", "MMG_INBOUND_SMS_AUTH": tokens},
+        "FIRETEXT_URL": {"FIRETEXT_URL": f"{sandbox_url}/firetext/api/sendsms/json",
+                         "FIRETEXT_RECEIPT_URL": f"{api_url}/notifications/sms/firetext",
+                         "FIRETEXT_INBOUND_SMS_AUTH": tokens},
+        "SES_ENDPOINT_URL": {"SES_ENDPOINT_URL": sandbox_url, "AWS_ACCESS_KEY_ID": SANDBOX_AWS_CREDENTIAL,
+                             "AWS_SECRET_ACCESS_KEY": SANDBOX_AWS_CREDENTIAL,
+                             "SNS_SIGNING_CERT_URL_PREFIXES": json.dumps([f"{sandbox_url}/"])},
+        "SMTP_HOST": {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_STARTTLS": "false"},
+        "DVLA_API_BASE_URL": {"DVLA_API_BASE_URL": f"{sandbox_url}/dvla"},
+    }
+    chosen: dict[str, str] = {}
+    for address, values in providers.items():
+        if address not in environ:
+            chosen.update({name: value for name, value in values.items() if name not in environ})
+    return chosen
+
+
+def _receipt_token(data_dir: Path) -> str:
+    """The local receipt token, made once and kept in `.clarion/receipt-token` (owner-readable only)."""
+    path = data_dir / "receipt-token"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        token = secrets.token_urlsafe(24)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(token)
+        return token
 
 
 def _supervise(supervisor: Supervisor, settings: Settings, demo: dict[str, object], *, exit_after: float | None,
