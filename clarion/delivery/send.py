@@ -160,6 +160,7 @@ class _HandOff:
     job: DeliveryJob
     provider: str | None
     reference: str | None
+    receipts_follow: bool = True  # False: the provider's acceptance is final (SMTP)
 
 
 def deliver(notification_id: UUID, *, sessions: sessionmaker[Session], clients: NotificationProviderClients,
@@ -219,7 +220,7 @@ def deliver_batch(notification_ids: Sequence[UUID], *, sessions: sessionmaker[Se
             job, provider = calls.pop(future)
             error = future.exception()
             if error is None:
-                hand_offs.append(_HandOff(job, provider, future.result()))
+                hand_offs.append(_HandOff(job, provider, *future.result()))
             elif isinstance(error, PermanentProviderError):
                 mark_technical_failure(job.notification_id, sessions=sessions, clock=clock, reason=str(error))
                 results[job.notification_id] = AttemptResult(
@@ -275,13 +276,14 @@ def claim(session: Session, notification_id: UUID, *, now: datetime, lasts: time
 
 
 async def _call_provider(job: DeliveryJob, provider: str, *, clients: NotificationProviderClients,
-                         options: DeliveryOptions) -> str | None:
+                         options: DeliveryOptions) -> tuple[str | None, bool]:
+    """The provider's reference for the message, and whether receipts will follow."""
     client = clients.get_client_by_name_and_type(provider, job.notification_type)
     if isinstance(client, SmsClient):
         await client.send_sms(sms_message(job, options))
-        return None
+        return None, client.has_delivery_receipts
     if isinstance(client, EmailClient):
-        return await client.send_email(email_message(job, options))
+        return await client.send_email(email_message(job, options)), client.has_delivery_receipts
     raise TypeError(f"{provider} is not an SMS or email client")
 
 
@@ -314,7 +316,7 @@ def record_hand_offs(session: Session, hand_offs: Sequence[_HandOff], *, now: da
     n = notifications.c
     by_status: dict[str, list[dict[str, object]]] = {}
     for hand_off in hand_offs:
-        by_status.setdefault(handed_off_status(hand_off.job), []).append(
+        by_status.setdefault(handed_off_status(hand_off), []).append(
             {"b_id": hand_off.job.notification_id, "b_provider": hand_off.provider, "b_reference": hand_off.reference})
     for new_status, rows in by_status.items():
         moves = n.status.in_(sorted(status.previous_statuses(new_status)))
@@ -324,9 +326,12 @@ def record_hand_offs(session: Session, hand_offs: Sequence[_HandOff], *, now: da
         ), rows)
 
 
-def handed_off_status(job: DeliveryJob) -> str:
-    """`sent` for an international text (no receipts follow), otherwise `sending`."""
-    return status.SENT if job.notification_type == "sms" and job.international else status.SENDING
+def handed_off_status(hand_off: _HandOff) -> str:
+    """`sent` when no receipt will follow (an international text, an SMTP relay), otherwise `sending`."""
+    job = hand_off.job
+    if not hand_off.receipts_follow or (job.notification_type == "sms" and job.international):
+        return status.SENT
+    return status.SENDING
 
 
 def _simulate(job: DeliveryJob, *, sessions: sessionmaker[Session], clock: Clock) -> AttemptResult:

@@ -52,6 +52,9 @@ class EmailMessage:
 class Client(ABC):
     """A provider client: a name, the channel it serves, the clock it measures with, its metrics."""
 
+    # Whether the provider reports delivery later (receipts). Without, its acceptance is final: `sent`.
+    has_delivery_receipts: bool = True
+
     def __init__(self, *, clock: Clock, metrics: ProviderMetrics = NO_METRICS) -> None:
         self.clock, self.metrics = clock, metrics
 

@@ -237,3 +237,12 @@ def test_an_emails_markdown_becomes_html_and_plain_text_at_delivery(
     [message] = ses.sent
     assert "<li>Monday</li>" in message.html_body and "*" not in message.html_body
     assert "Monday" in message.body and "Tuesday" in message.body
+
+
+def test_an_email_to_a_provider_without_receipts_is_sent_at_once(
+        add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    notification_id = add_notification(notification_type="email", key_type="normal")
+    relay = FakeEmail(clock=clock)
+    relay.has_delivery_receipts = False  # an SMTP relay's acceptance is all that will ever be known
+    assert deliver(notification_id, sessions, clock, relay) is DeliveryOutcome.HANDED_OFF
+    assert load(sessions, notification_id).status == "sent"
