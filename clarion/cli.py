@@ -28,8 +28,8 @@ from clarion.db.engine import is_sqlite, make_engine, make_sessions
 from clarion.manage.errors import ManageError
 from clarion.recipients.errors import InvalidRecipient
 
-WORKER_QUEUES = "send-sms-tasks,send-email-tasks,retry-tasks,periodic-tasks"
-WORKER_CONCURRENCY = 8
+# Threads take queue messages; each waits on a batch whose provider calls all run on one event loop.
+WORKER_CONCURRENCY = 16
 CLI_ACTOR = "cli"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
@@ -162,7 +162,7 @@ def api_command(ctx: click.Context, host: str, access_log: bool, workers: int | 
 
 @main.command("worker")
 @click.option("--concurrency", default=WORKER_CONCURRENCY, show_default=True, help="Threads in the pool.")
-@click.option("--queues", default=WORKER_QUEUES, show_default=True)
+@click.option("--queues", default=lambda: _all_queues(), show_default="every clarion queue")
 @click.pass_context
 def worker_command(ctx: click.Context, concurrency: int, queues: str) -> None:
     """Run a Celery worker: delivery, receipts and callbacks."""
@@ -170,6 +170,12 @@ def worker_command(ctx: click.Context, concurrency: int, queues: str) -> None:
     worker = celery_app.Worker(**worker_options(concurrency=concurrency, queues=queues))
     worker.start()
     sys.exit(worker.exitcode)
+
+
+def _all_queues() -> str:
+    from clarion.worker.queues import ALL_QUEUES  # imported here: importing clarion.worker loads Celery
+
+    return ",".join(ALL_QUEUES)
 
 
 def worker_options(*, concurrency: int, queues: str) -> dict[str, Any]:
@@ -208,6 +214,53 @@ def _celery(ctx: click.Context, process_name: str) -> Any:
 
     configure_logging(process_name)
     return make_celery(settings)
+
+
+@main.group("sandbox", invoke_without_command=True)
+@click.option("--host", default=None, help="Address to bind, or of the running sandbox (default SANDBOX_HOST).")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=None,
+              help="HTTP port (default SANDBOX_PORT); SMTP listens on SANDBOX_SMTP_PORT.")
+@click.pass_context
+def sandbox_group(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Run simulated MMG, Firetext, SES and SMTP that post receipts back; `set` injects faults."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from clarion.sandbox import run_sandbox
+
+    settings = settings_of(ctx)
+    try:
+        run_sandbox(settings, host=host, port=port)
+    except OSError as error:
+        raise click.ClickException(f"the sandbox cannot listen on {host or settings.sandbox_host} "
+                                   f"(port {settings.sandbox_port if port is None else port} or "
+                                   f"{settings.sandbox_smtp_port}): {error.strerror or error}") from None
+
+
+@sandbox_group.command("set")
+@click.argument("provider")
+@click.option("--error-rate", type=float, help="Share of requests answered 5xx (0..1).")
+@click.option("--throttle-rate", type=float, help="Share of requests answered 429 (0..1).")
+@click.option("--latency-ms", type=float, help="Added before every answer.")
+@click.option("--timeout-rate", type=float, help="Share of requests never answered (0..1).")
+@click.option("--receipt-delay-s", type=float, help="Seconds from acceptance to the receipt.")
+@click.option("--fail-receipts", type=float,
+              help="Share of would-be deliveries whose receipt reports a temporary failure (0..1).")
+@click.option("--down/--up", default=None, help="Answer 503 to everything, or stop doing so.")
+@click.pass_context
+def sandbox_set(ctx: click.Context, provider: str, **changes: float | bool | None) -> None:
+    """Change a running sandbox's faults for PROVIDER (mmg, firetext, ses, smtp, ...) and print them."""
+    from clarion.sandbox.control_client import ControlError, provider_faults
+
+    settings = settings_of(ctx)
+    group = ctx.parent.params if ctx.parent is not None else {}
+    host = group.get("host") or settings.sandbox_host
+    port = settings.sandbox_port if group.get("port") is None else group["port"]
+    url_host = f"[{host}]" if ":" in host else host
+    try:
+        echo_json(provider_faults(f"http://{url_host}:{port}", provider,
+                                  {name: value for name, value in changes.items() if value is not None}))
+    except ControlError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command("up")

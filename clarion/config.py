@@ -6,6 +6,7 @@ Every setting has a default that suits `clarion up` on one machine. Nothing else
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Literal, Self
 
@@ -83,12 +84,16 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    smtp_connections: int = 10  # pooled relay connections (and threads) per worker process
+    smtp_ca_file: str | None = None  # PEM CAs trusted for the relay's certificate instead of the system's
     # Basic-auth credentials clarion puts into its receipt URLs (user, password); the password must
     # also be in MMG_INBOUND_SMS_AUTH / FIRETEXT_INBOUND_SMS_AUTH for the receipt endpoint to accept it.
     receipt_basic_auth_user: str = "notify"
 
     # --- receipts (issue 3) ---
-    ses_sns_certificate_hosts: list[str] = ["sns.eu-west-1.amazonaws.com", "sns.eu-west-2.amazonaws.com"]
+    # An SNS message's SigningCertURL must start with one of these; `clarion up` adds the sandbox's.
+    sns_signing_cert_url_prefixes: list[str] = ["https://sns.eu-west-1.amazonaws.com/",
+                                                "https://sns.eu-west-2.amazonaws.com/"]
     ses_unknown_reference_retry_s: int = 300  # an SES receipt for an unknown reference is retried this long
 
     # --- sandbox (issue 3) ---
@@ -96,8 +101,31 @@ class Settings(BaseSettings):
     sandbox_port: int = 6300
     sandbox_smtp_port: int = 6325
     sandbox_receipt_delay_s: float = 5.0
+    # SNS signatures on the sandbox's SES events: "1" (SHA1withRSA, AWS's default) or "2" (SHA256withRSA).
+    sandbox_sns_signature_version: Literal["1", "2"] = "1"
 
     # --- letters (issue 5) ---
+    letters_storage: Literal["local", "s3"] = "local"
+    letters_folder: Path = DATA_DIR / "letters"  # local storage: one sub-folder per bucket name
+    letters_scan_bucket_name: str = "clarion-letters-scan"  # precompiled PDFs waiting for the virus scan
+    letters_pdf_bucket_name: str = "clarion-letters-pdf"  # letters ready to print (and for GET .../pdf)
+    s3_endpoint_url: str | None = None  # an S3-compatible server; None = AWS in AWS_REGION
+    clamd_socket: str | None = None  # clamd's unix socket path; with CLAMD_ADDRESS also unset, nothing is scanned
+    clamd_address: str | None = None  # "host:port" of clamd's TCP socket, when not a unix socket
+    clamd_timeout_s: float = 60.0
+    letter_max_pages: int = 10  # Notify's LETTER_MAX_PAGE_COUNT: longer letters are validation-failed
+    letter_font_path: Path | None = None  # a TrueType font for letters; None = the Vera font reportlab ships
+    letter_bold_font_path: Path | None = None
+    # DVLA: Notify reads these three from AWS SSM Parameter Store; clarion takes them from settings.
+    # The defaults are the sandbox DVLA's, so `clarion up` works with no configuration.
+    dvla_username: SecretStr = SecretStr("clarion-sandbox")
+    dvla_password: SecretStr = SecretStr("clarion-sandbox-password")
+    dvla_api_key: SecretStr = SecretStr("clarion-sandbox-api-key")
+    dvla_timeout_s: float = 30.0  # a print job carries the whole PDF, so more room than an SMS
+    # When letters go to DVLA: "as_ready" (each one once it is rendered or checked; `clarion up` shows a letter
+    # within seconds) or "daily": everything made before LETTERS_CUTOFF_TIME (UK time, as Notify's 17:30) after it.
+    letters_send_mode: Literal["as_ready", "daily"] = "as_ready"
+    letters_cutoff_time: time = time(17, 30)
 
     # metrics
     statsd_host: str | None = None

@@ -155,7 +155,7 @@ def sandbox_environment(*, sandbox_url: str, api_url: str, smtp_port: int, recei
                              "AWS_SECRET_ACCESS_KEY": SANDBOX_AWS_CREDENTIAL,
                              "SNS_SIGNING_CERT_URL_PREFIXES": json.dumps([f"{sandbox_url}/"])},
         "SMTP_HOST": {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_STARTTLS": "false"},
-        "DVLA_API_BASE_URL": {"DVLA_API_BASE_URL": f"{sandbox_url}/dvla"},
+        "DVLA_API_BASE_URL": {"DVLA_API_BASE_URL": sandbox_url},
     }
     chosen: dict[str, str] = {}
     for address, values in providers.items():

@@ -3,7 +3,8 @@
 The lifespan opens, and on shutdown closes, everything one API process shares:
 - `app.state.api` (`ApiContext`): the async engine for the hot path, the service and template
   caches (CACHE_TTL_S, default 2 s), the rate and daily limits, the insert batcher (group commit),
-  the enqueue batcher, metrics;
+  the enqueue batcher, metrics, and the provider receipts' intake (credential checks, SNS
+  certificate cache, receipts batcher);
 - `app.state.sessions`: a sync `sessionmaker` for the operator API (`clarion.api.admin`), on
   `app.state.sync_engine`;
 - `app.state.settings`, `app.state.clock`, `app.state.celery`, `app.state.metrics`.
@@ -20,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from clarion.api import admin, store
+from clarion.api import admin, letter_callback, receipts, store
 from clarion.api.context import ApiContext
 from clarion.api.enqueue import EnqueueBatcher, celery_sender
 from clarion.api.errors import CatchAllMiddleware, error_response, install_error_handlers
@@ -64,7 +65,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, celery_app: An
     install_error_handlers(app)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(LatencyMiddleware, metrics=metrics)
-    for router in (notifications.router, templates.router, received_texts.router, admin.router):
+    for router in (notifications.router, templates.router, received_texts.router, admin.router,
+                   letter_callback.router, receipts.router):
         app.include_router(router)
     app.add_api_route("/_status", _status, methods=["GET"], include_in_schema=False)
     app.add_api_route("/metrics", _metrics, methods=["GET"], include_in_schema=False)
@@ -82,9 +84,11 @@ async def _running(app: FastAPI, settings: Settings, clock: Clock, metrics: ApiM
     limits = make_limits(redis_url=settings.redis_url, engine=engine)
     writer = InsertBatcher(engine, Notification.__table__)
     batcher = EnqueueBatcher(celery_sender(celery_app))
+    receipt_intake = receipts.ReceiptIntake.from_settings(
+        settings, clock=clock, batcher=EnqueueBatcher(receipts.receipts_sender(celery_app)))
     app.state.api = ApiContext(settings=settings, clock=clock, engine=engine,
                                box=SecretBox(settings.secret_key.get_secret_value()), limits=limits,
-                               writer=writer, batcher=batcher, metrics=metrics)
+                               writer=writer, batcher=batcher, metrics=metrics, receipts=receipt_intake)
     app.state.sync_engine, app.state.sessions, app.state.celery = sync_engine, make_sessions(sync_engine), celery_app
     # Everything built so far lives as long as the process: keep it out of the collector's full
     # passes, which otherwise walk it every few seconds under load and show up as latency spikes.
@@ -95,6 +99,7 @@ async def _running(app: FastAPI, settings: Settings, clock: Clock, metrics: ApiM
     finally:
         await writer.close()
         await batcher.close()
+        await receipt_intake.close()
         await limits.close()
         await engine.dispose()
         sync_engine.dispose()

@@ -12,11 +12,13 @@ from clarion.api.auth import VerifiedTokens
 from clarion.api.cache import TtlCache
 from clarion.api.enqueue import EnqueueBatcher
 from clarion.api.metrics import ApiMetrics
+from clarion.api.receipts import ReceiptIntake
 from clarion.api.writer import InsertBatcher
 from clarion.clock import Clock
 from clarion.config import Settings
 from clarion.crypto import SecretBox
 from clarion.delivery.intake import ServiceInfo, TemplateInfo
+from clarion.letters import LetterStores, stores_from_settings
 from clarion.limits import Limits
 
 __all__ = ["ApiContext"]
@@ -37,10 +39,20 @@ class ApiContext:
     services: TtlCache[uuid.UUID, ServiceInfo | None] = field(init=False)
     templates: TtlCache[tuple[uuid.UUID, uuid.UUID], TemplateInfo | None] = field(init=False)
     tokens: VerifiedTokens = field(default_factory=VerifiedTokens)  # JWTs whose signature checked out
+    receipts: ReceiptIntake | None = None  # provider receipt endpoints: credential checks and their batcher
+    letter_stores: LetterStores | None = None  # precompiled PDFs in, GET .../pdf out; LETTERS_STORAGE's by default
 
     def __post_init__(self) -> None:
         self.services = TtlCache(ttl_s=self.settings.cache_ttl_s, clock=self.clock)
         self.templates = TtlCache(ttl_s=self.settings.cache_ttl_s, clock=self.clock)
+        if self.letter_stores is None:
+            self.letter_stores = stores_from_settings(self.settings)
+
+    @property
+    def letters(self) -> LetterStores:
+        """The scan and PDF stores of letters."""
+        assert self.letter_stores is not None  # set by __post_init__
+        return self.letter_stores
 
     async def service(self, service_id: uuid.UUID) -> ServiceInfo | None:
         """The service with its keys, senders and guest list, from the cache or the database."""

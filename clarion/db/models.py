@@ -250,3 +250,21 @@ class LimitCounter(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[float] = mapped_column(Float)  # tokens left, or messages counted today
     stamp: Mapped[float] = mapped_column(Float)  # last refill (epoch s), or expiry (epoch s)
+
+
+class Complaint(Base):
+    """A recipient marked an email as spam (an SES complaint); the notification's status is left as it was."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        UniqueConstraint("ses_feedback_id"),  # SNS may deliver a complaint twice; it is recorded once
+        Index("ix_complaints_service_created", "service_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    notification_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    service_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("services.id"))
+    ses_feedback_id: Mapped[str | None] = mapped_column(String(255))
+    complaint_type: Mapped[str | None] = mapped_column(String(255))  # SES complaintFeedbackType, e.g. "abuse"
+    complaint_date: Mapped[datetime | None]
+    created_at: Mapped[datetime]

@@ -16,8 +16,9 @@ from kombu import Queue
 
 from clarion.config import DATA_DIR, Settings
 from clarion.worker import context, schedule
+from clarion.worker import receipt_tasks as _receipt_tasks  # noqa: F401  (registers process_receipts)
 from clarion.worker import tasks as _tasks  # noqa: F401  (registers the tasks with every app)
-from clarion.worker.queues import ALL_QUEUES, PERIODIC_QUEUE, RETRY_QUEUE
+from clarion.worker.queues import ALL_QUEUES, PERIODIC_QUEUE, RECEIPTS_TASK, RETRY_QUEUE, SMS_CALLBACKS_QUEUE
 
 __all__ = ["celery_app_from_environment", "make_celery"]
 
@@ -68,6 +69,7 @@ def make_celery(settings: Settings) -> Celery:
             "deliver_email": {"queue": "send-email-tasks"},
             "requeue_created_notifications": {"queue": PERIODIC_QUEUE},
             "timeout_sending_notifications": {"queue": PERIODIC_QUEUE},
+            RECEIPTS_TASK: {"queue": SMS_CALLBACKS_QUEUE},  # SES batches name ses-callbacks when sent
         },
         beat_schedule=schedule.beat_schedule(settings),
         beat_schedule_filename=str(DATA_DIR / "celerybeat-schedule"),

@@ -28,6 +28,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def sandbox_ports() -> dict[str, str]:
+    """Free ports for the sandbox `clarion up` starts, so parallel runs never collide on 6300/6325."""
+    return {"SANDBOX_PORT": str(free_port()), "SANDBOX_SMTP_PORT": str(free_port())}
+
+
 def wait_for(what: str, check: object, timeout_s: float, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -73,7 +78,7 @@ def clarion_up(tmp_path: Path) -> Iterator[Up]:
     api_url = f"http://127.0.0.1:{port}"
     env = {name: value for name, value in os.environ.items()
            if name not in {"DATABASE_URL", "BROKER_URL", "REDIS_URL", "ENVIRONMENT"}}
-    env.update({"API_PORT": str(port), "API_HOST_NAME": api_url, "PYTHONUNBUFFERED": "1"})
+    env.update({"API_PORT": str(port), "API_HOST_NAME": api_url, "PYTHONUNBUFFERED": "1", **sandbox_ports()})
     out = tmp_path / "up.out"
     with out.open("wb") as sink:
         process = subprocess.Popen([sys.executable, "-m", "clarion", "up"], cwd=tmp_path, env=env,
@@ -124,7 +129,7 @@ def test_sigterm_stops_every_child(clarion_up: Up) -> None:
 def test_exit_after_stops_on_its_own(tmp_path: Path) -> None:
     port = free_port()
     env = {name: value for name, value in os.environ.items() if name not in {"DATABASE_URL", "BROKER_URL"}}
-    env.update({"API_PORT": str(port), "API_HOST_NAME": f"http://127.0.0.1:{port}"})
+    env.update({"API_PORT": str(port), "API_HOST_NAME": f"http://127.0.0.1:{port}", **sandbox_ports()})
     result = subprocess.run([sys.executable, "-m", "clarion", "up", "--exit-after", "1"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=READY_TIMEOUT_S + 30)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -139,7 +144,7 @@ def test_a_child_that_dies_stops_the_others(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         env = {name: value for name, value in os.environ.items() if name not in {"DATABASE_URL", "BROKER_URL"}}
-        env.update({"API_PORT": str(port), "API_HOST_NAME": f"http://127.0.0.1:{port}"})
+        env.update({"API_PORT": str(port), "API_HOST_NAME": f"http://127.0.0.1:{port}", **sandbox_ports()})
         result = subprocess.run([sys.executable, "-m", "clarion", "up"], cwd=tmp_path, env=env,
                                 capture_output=True, text=True, timeout=READY_TIMEOUT_S + 30)
     assert result.returncode == 1, result.stdout + result.stderr

@@ -17,4 +17,4 @@ def test_the_providers_start_at_notifys_resting_points(engine: Engine) -> None:
         rows = connection.execute(select(ProviderDetails.identifier, ProviderDetails.notification_type,
                                          ProviderDetails.priority, ProviderDetails.active)).all()
     assert sorted(rows) == [("dvla", "letter", 50, True), ("firetext", "sms", 49, True),
-                            ("mmg", "sms", 51, True), ("ses", "email", 10, True)]
+                            ("mmg", "sms", 51, True), ("ses", "email", 10, True), ("smtp", "email", 5, True)]

@@ -1,0 +1,284 @@
+"""The receipt endpoints through the real app: valid receipts are answered at once and queued; a caller
+without credentials gets 401, with wrong ones 403, with a malformed body 400, and none of them changes
+the database or queues anything."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import pytest
+from celery import Celery
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import TestClient
+
+from clarion.config import Settings
+from tests.unit.delivery.factory import AddNotification
+from tests.unit.receipts.conftest import CERT_PATH, FIRETEXT_TOKEN, MMG_TOKEN, TOPIC_ARN, Loopback, SigningKey, \
+    basic, database_snapshot, make_signing_key, queued_receipts, ses_message, sign, sns_envelope
+from tests.unit.worker.conftest import take_messages
+
+MMG_AUTH = basic("notify", MMG_TOKEN)
+FIRETEXT_AUTH = basic("notify", FIRETEXT_TOKEN)
+SES_PATH = "/notifications/email/ses"
+
+
+@contextmanager
+def nothing_changes(sessions: sessionmaker[Session], celery_app: Celery) -> Iterator[None]:
+    """The block's requests leave the database as it was and queue nothing (checked after the app shut down,
+    which sends whatever its batcher still held)."""
+    before = database_snapshot(sessions)
+    yield
+    assert database_snapshot(sessions) == before
+    assert queued_receipts(celery_app) == {}
+
+
+@contextmanager
+def running(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+def mmg_json(notification_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
+    return {"reqType": "DLR", "status": "3", "substatus": "5", "CID": str(notification_id),
+            "MSISDN": "447700900123", "reference": "mmg-1", "deliverytime": "2026-01-05 09:00:05", **fields}
+
+
+def firetext_form(notification_id: uuid.UUID, **fields: str) -> dict[str, str]:
+    return {"status": "0", "reference": str(notification_id), "code": "000", "time": "2026-01-05 09:00:05",
+            "mobile": "447700900123", **fields}
+
+
+def post_sns(client: TestClient, envelope: dict[str, Any] | bytes) -> Any:
+    body = envelope if isinstance(envelope, bytes) else orjson.dumps(envelope)
+    message_type = None if isinstance(envelope, bytes) else envelope.get("Type")
+    headers = {"Content-Type": "text/plain; charset=UTF-8"}
+    if message_type:
+        headers["x-amz-sns-message-type"] = message_type
+    return client.post(SES_PATH, content=body, headers=headers)
+
+
+def error_message(reply: Any, status_code: int) -> str:
+    assert reply.status_code == status_code, reply.text
+    body = reply.json()
+    assert body["status_code"] == status_code
+    [error] = body["errors"]
+    return error["message"]
+
+
+def test_an_mmg_receipt_is_answered_at_once_and_queued(app: FastAPI, celery_app: Celery, seeded: Any,
+                                                       sessions: sessionmaker[Session],
+                                                       add_notification: AddNotification) -> None:
+    notification_id = add_notification(status="sending")
+    before = database_snapshot(sessions)
+    with running(app) as client:
+        reply = client.post("/notifications/sms/mmg", json=mmg_json(notification_id), headers=MMG_AUTH)
+        assert (reply.status_code, reply.json()) == (200, {"result": "success"})
+        assert database_snapshot(sessions) == before  # the worker applies it, not the request
+    assert queued_receipts(celery_app) == {"sms-callbacks": [
+        {"provider": "mmg", "reference": str(notification_id), "status": "delivered", "code": "5",
+         "event": "status"}]}
+
+
+def test_a_firetext_receipt_is_answered_at_once_and_queued(app: FastAPI, celery_app: Celery, seeded: Any,
+                                                           add_notification: AddNotification) -> None:
+    notification_id = add_notification(status="sending")
+    with running(app) as client:
+        reply = client.post("/notifications/sms/firetext", data=firetext_form(notification_id, status="1",
+                                                                              code="101"),
+                            headers=FIRETEXT_AUTH)
+        assert (reply.status_code, reply.json()) == (200, {"result": "success"})
+    [queued] = queued_receipts(celery_app)["sms-callbacks"]
+    assert (queued["provider"], queued["status"], queued["code"], queued["reason"]) == (
+        "firetext", "permanent-failure", "101", "Unknown Subscriber")
+
+
+def test_many_receipts_go_to_the_queue_in_few_messages(app: FastAPI, celery_app: Celery, seeded: Any) -> None:
+    with running(app) as client:
+        for _ in range(50):
+            client.post("/notifications/sms/mmg", json=mmg_json(uuid.uuid4()), headers=MMG_AUTH)
+    messages = take_messages(celery_app, "sms-callbacks")
+    assert sum(len(args[0]) for _, args in messages) == 50
+    assert len(messages) < 50
+
+
+SMS_REFUSALS = [  # (path, request kwargs, status, message)
+    ("/notifications/sms/mmg", {"headers": {}}, 401,
+     "Unauthorized: basic authentication credentials must be provided"),
+    ("/notifications/sms/mmg", {"headers": basic("notify", "a-guess")}, 403,
+     "Forbidden: invalid basic authentication credentials"),
+    ("/notifications/sms/mmg", {"headers": FIRETEXT_AUTH}, 403,  # each provider has its own tokens
+     "Forbidden: invalid basic authentication credentials"),
+    ("/notifications/sms/mmg", {"headers": basic("someone", MMG_TOKEN)}, 403,
+     "Forbidden: invalid basic authentication credentials"),
+    ("/notifications/sms/mmg", {"headers": MMG_AUTH, "body": {"CID": None}}, 400, "MMG callback failed: CID missing"),
+    ("/notifications/sms/mmg", {"headers": MMG_AUTH, "body": {"status": None}}, 400,
+     "MMG callback failed: status missing"),
+    ("/notifications/sms/mmg", {"headers": {}, "body": {"status": None}}, 401,  # credentials are checked first
+     "Unauthorized: basic authentication credentials must be provided"),
+    ("/notifications/sms/firetext", {"headers": {}}, 401,
+     "Unauthorized: basic authentication credentials must be provided"),
+    ("/notifications/sms/firetext", {"headers": MMG_AUTH}, 403, "Forbidden: invalid basic authentication credentials"),
+    ("/notifications/sms/firetext", {"headers": FIRETEXT_AUTH, "body": {"reference": None}}, 400,
+     "Firetext callback failed: reference missing"),
+    ("/notifications/sms/firetext", {"headers": FIRETEXT_AUTH, "body": {"status": "9"}}, 400,
+     "Firetext callback failed: status '9' is not a Firetext status (0, 1, 2)"),
+]
+
+
+@pytest.mark.parametrize(("path", "request_kwargs", "status_code", "message"), SMS_REFUSALS)
+def test_a_refused_sms_receipt_changes_nothing(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session],
+        add_notification: AddNotification, path: str, request_kwargs: dict[str, Any], status_code: int,
+        message: str) -> None:
+    notification_id = add_notification(status="sending")
+    changes = request_kwargs.get("body", {})
+    with nothing_changes(sessions, celery_app):
+        with running(app) as client:
+            if path.endswith("mmg"):
+                body = {k: v for k, v in mmg_json(notification_id, **changes).items() if v is not None}
+                reply = client.post(path, json=body, headers=request_kwargs["headers"])
+            else:
+                form = {k: v for k, v in firetext_form(notification_id, **changes).items() if v is not None}
+                reply = client.post(path, data=form, headers=request_kwargs["headers"])
+            assert error_message(reply, status_code) == message
+            if status_code == 401:
+                assert reply.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_an_mmg_body_that_is_not_json_is_400(app: FastAPI, celery_app: Celery, seeded: Any,
+                                             sessions: sessionmaker[Session]) -> None:
+    with nothing_changes(sessions, celery_app), running(app) as client:
+        reply = client.post("/notifications/sms/mmg", content=b"{not json", headers=MMG_AUTH)
+        assert error_message(reply, 400) == "MMG callback failed: the body is not JSON"
+
+
+def test_without_tokens_every_sms_receipt_is_refused_and_the_log_says_why(
+        make_app: Callable[[Settings], FastAPI], receipt_settings: Settings, celery_app: Celery, seeded: Any,
+        sessions: sessionmaker[Session], add_notification: AddNotification,
+        caplog: pytest.LogCaptureFixture) -> None:
+    unconfigured = receipt_settings.model_copy(update={"mmg_inbound_sms_auth": [], "firetext_inbound_sms_auth": []})
+    notification_id = add_notification(status="sending")
+    with caplog.at_level(logging.WARNING, logger="clarion.receipts.basic_auth"):
+        with nothing_changes(sessions, celery_app), running(make_app(unconfigured)) as client:
+            for path, body, auth in [("/notifications/sms/mmg", {"json": mmg_json(notification_id)}, MMG_AUTH),
+                                     ("/notifications/sms/firetext", {"data": firetext_form(notification_id)},
+                                      FIRETEXT_AUTH),
+                                     ("/notifications/sms/mmg", {"json": mmg_json(notification_id)},
+                                      basic("notify", ""))]:
+                reply = client.post(path, headers=auth, **body)
+                assert "no tokens are configured" in error_message(reply, 403)
+    settings_named = {record.setting for record in caplog.records}
+    assert settings_named == {"MMG_INBOUND_SMS_AUTH", "FIRETEXT_INBOUND_SMS_AUTH"}
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+def test_a_signed_ses_receipt_is_answered_at_once_and_queued(
+        app: FastAPI, celery_app: Celery, seeded: Any, cert_server: Loopback, signing_key: SigningKey,
+        version: str) -> None:
+    envelope = sns_envelope(ses_message("Delivery", "ses-message-1"), cert_url=cert_server.url(CERT_PATH),
+                            key=signing_key.key, version=version)
+    with running(app) as client:
+        reply = post_sns(client, envelope)
+        assert (reply.status_code, reply.json()) == (200, {"result": "success"})
+    [queued] = queued_receipts(celery_app)["ses-callbacks"]
+    assert (queued["provider"], queued["reference"], queued["status"]) == ("ses", "ses-message-1", "delivered")
+    assert "someone@example.com" not in orjson.dumps(queued).decode()
+
+
+def tampered(envelope: dict[str, Any]) -> dict[str, Any]:
+    message = orjson.loads(envelope["Message"])
+    message["notificationType"] = "Bounce"
+    message["bounce"] = {"bounceType": "Permanent"}
+    return {**envelope, "Message": orjson.dumps(message).decode()}
+
+
+SES_REFUSALS: list[tuple[str, Callable[[dict[str, Any], Loopback], dict[str, Any] | bytes], int, str]] = [
+    ("tampered message", lambda e, _: tampered(e), 403, "Forbidden: the SNS signature does not match the message"),
+    ("signed by someone else", lambda e, s: sign({**e}, make_signing_key().key), 403,
+     "Forbidden: the SNS signature does not match the message"),
+    ("certificate outside the allow-list", lambda e, s: {**e, "SigningCertURL": "http://127.0.0.1:9/sns/c.pem"}, 403,
+     "Forbidden: SigningCertURL is not an allowed SNS certificate location"),
+    ("unsigned", lambda e, _: {k: v for k, v in e.items() if k != "Signature"}, 401,
+     "Unauthorized: the SNS message must carry Signature, SignatureVersion and SigningCertURL"),
+    ("not JSON", lambda e, _: b"Type=Notification", 400, "SES callback failed: the body is not JSON"),
+    ("no MessageId", lambda e, _: {k: v for k, v in e.items() if k != "MessageId"}, 400,
+     "SES callback failed: MessageId missing"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "status_code", "message"), SES_REFUSALS,
+                         ids=[case for case, *_ in SES_REFUSALS])
+def test_a_refused_ses_receipt_changes_nothing(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session], cert_server: Loopback,
+        signing_key: SigningKey, add_notification: AddNotification, case: str,
+        change: Callable[[dict[str, Any], Loopback], dict[str, Any] | bytes], status_code: int,
+        message: str) -> None:
+    add_notification(notification_type="email", status="sending", reference="ses-message-1")
+    envelope = sns_envelope(ses_message("Delivery", "ses-message-1"), cert_url=cert_server.url(CERT_PATH),
+                            key=signing_key.key)
+    with nothing_changes(sessions, celery_app), running(app) as client:
+        assert error_message(post_sns(client, change(envelope, cert_server)), status_code) == message
+
+
+def test_a_signed_message_that_is_no_ses_event_is_400_and_changes_nothing(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session], cert_server: Loopback,
+        signing_key: SigningKey) -> None:
+    envelope = sns_envelope({"notificationType": "Delivery", "mail": {"timestamp": "2026-01-05T09:00:00Z"}},
+                            cert_url=cert_server.url(CERT_PATH), key=signing_key.key)
+    with nothing_changes(sessions, celery_app), running(app) as client:
+        assert error_message(post_sns(client, envelope), 400) == "SES callback failed: mail.messageId missing"
+
+
+def test_a_certificate_that_cannot_be_fetched_is_a_503_so_sns_tries_again(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session], loopback: Loopback,
+        signing_key: SigningKey) -> None:
+    envelope = sns_envelope(ses_message("Delivery", "ses-message-1"), cert_url=loopback.url("/sns/missing.pem"),
+                            key=signing_key.key)
+    with nothing_changes(sessions, celery_app), running(app) as client:
+        assert error_message(post_sns(client, envelope), 503) == (
+            f"could not fetch {loopback.url('/sns/missing.pem')}: HTTP 404")
+        assert loopback.requests == ["/sns/missing.pem"]
+
+
+def subscription(server: Loopback, key: SigningKey, *, subscribe_path: str = "/sns/confirm") -> dict[str, Any]:
+    return sign({"Type": "SubscriptionConfirmation", "MessageId": str(uuid.uuid4()), "Token": "token-1",
+                 "TopicArn": TOPIC_ARN, "Message": "You have chosen to subscribe to the topic",
+                 "SubscribeURL": server.url(f"{subscribe_path}?Action=ConfirmSubscription&Token=token-1"),
+                 "Timestamp": "2026-01-05T09:00:00.000Z", "SigningCertURL": server.url(CERT_PATH)}, key.key)
+
+
+def test_a_signed_subscription_confirmation_visits_the_subscribe_url(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session], cert_server: Loopback,
+        signing_key: SigningKey) -> None:
+    cert_server.serve("/sns/confirm", b"<ConfirmSubscriptionResponse/>")
+    with nothing_changes(sessions, celery_app), running(app) as client:
+        assert post_sns(client, subscription(cert_server, signing_key)).status_code == 200
+    assert cert_server.requests == [CERT_PATH, "/sns/confirm?Action=ConfirmSubscription&Token=token-1"]
+
+
+def test_a_subscription_confirmation_with_a_bad_signature_visits_nothing(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session], cert_server: Loopback,
+        signing_key: SigningKey) -> None:
+    cert_server.serve("/sns/confirm", b"<ConfirmSubscriptionResponse/>")
+    forged = {**subscription(cert_server, signing_key), "Token": "token-2"}
+    with nothing_changes(sessions, celery_app), running(app) as client:
+        assert error_message(post_sns(client, forged), 403) == (
+            "Forbidden: the SNS signature does not match the message")
+    assert cert_server.requests == [CERT_PATH]
+
+
+def test_a_subscribe_url_outside_the_allow_list_is_not_visited(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session], cert_server: Loopback,
+        signing_key: SigningKey) -> None:
+    cert_server.serve("/elsewhere/confirm", b"<ConfirmSubscriptionResponse/>")
+    outside = subscription(cert_server, signing_key, subscribe_path="/elsewhere/confirm")
+    with nothing_changes(sessions, celery_app), running(app) as client:
+        assert error_message(post_sns(client, outside), 403) == (
+            "Forbidden: SubscribeURL is not an allowed SNS location")
+    assert cert_server.requests == [CERT_PATH]
