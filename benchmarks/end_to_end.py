@@ -111,7 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--broker", choices=["filesystem", "redis"], default="redis")
-    parser.add_argument("--count", type=int, default=6000)
+    parser.add_argument("--count", type=int, default=6400, help="texts to send (a multiple of --concurrency)")
     parser.add_argument("--rate", type=float, help="texts offered per second (default: as fast as accepted)")
     parser.add_argument("--concurrency", type=int, default=32, help="load generator connections")
     parser.add_argument("--latency-ms", type=int, default=100, help="provider answer latency")
@@ -176,7 +176,11 @@ def main() -> None:
     first_created = min(r[0] for r in rows)
     last_delivered = max((r[2] for r in delivered_rows if r[2] is not None), default=first_created)
     handoff = sorted(r[1] - r[0] for r in rows if r[1] is not None)
-    within = lambda s: sum(1 for d in handoff if d <= s) / max(len(rows), 1)  # noqa: E731
+
+    def within(seconds: float) -> float:
+        """The share of all texts handed to a provider within `seconds` of being accepted."""
+        return sum(1 for delay in handoff if delay <= seconds) / max(len(rows), 1)
+
     per_text = {name: (after[name] - before[name]) * 1000 / max(accepted, 1) for name in before}
     clarion_ms = per_text["api"] + per_text["worker"]
     generator_ms = ((own_after.ru_utime + own_after.ru_stime) - (own_before.ru_utime + own_before.ru_stime)) \

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import bindparam, case, func, or_, select, update
+from sqlalchemy import bindparam, case, func, literal_column, null, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clarion import templates
@@ -316,13 +316,18 @@ def record_hand_offs(session: Session, hand_offs: Sequence[_HandOff], *, now: da
     n = notifications.c
     by_status: dict[str, list[dict[str, object]]] = {}
     for hand_off in hand_offs:
+        # Every value is a parameter of every row: in an executemany, a literal in .values() would
+        # reach only the first row.
         by_status.setdefault(handed_off_status(hand_off), []).append(
-            {"b_id": hand_off.job.notification_id, "b_provider": hand_off.provider, "b_reference": hand_off.reference})
+            {"b_id": hand_off.job.notification_id, "b_provider": hand_off.provider, "b_reference": hand_off.reference,
+             "b_now": now})
     for new_status, rows in by_status.items():
-        moves = n.status.in_(sorted(status.previous_statuses(new_status)))
+        # Status names inline, not as an expanding IN parameter, which executemany cannot take.
+        moves = n.status.in_([literal_column(f"'{name}'") for name in sorted(status.previous_statuses(new_status))])
         session.connection().execute(update(notifications).where(n.id == bindparam("b_id")).values(
-            status=case((moves, new_status), else_=n.status), sent_at=now, sent_by=bindparam("b_provider"),
-            updated_at=now, delivery_claimed_at=None, reference=func.coalesce(bindparam("b_reference"), n.reference),
+            status=case((moves, new_status), else_=n.status), sent_at=bindparam("b_now"),
+            sent_by=bindparam("b_provider"), updated_at=bindparam("b_now"), delivery_claimed_at=null(),
+            reference=func.coalesce(bindparam("b_reference"), n.reference),
         ), rows)
 
 

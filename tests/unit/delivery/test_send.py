@@ -246,3 +246,16 @@ def test_an_email_to_a_provider_without_receipts_is_sent_at_once(
     relay.has_delivery_receipts = False  # an SMTP relay's acceptance is all that will ever be known
     assert deliver(notification_id, sessions, clock, relay) is DeliveryOutcome.HANDED_OFF
     assert load(sessions, notification_id).status == "sent"
+
+
+def test_a_batch_is_handed_off_with_every_row_recorded(
+        add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    ids = [add_notification(key_type="normal") for _ in range(5)]
+    mmg = FakeSms(clock=clock)
+    results = send.deliver_batch(ids, sessions=sessions, clients=NotificationProviderClients([mmg]), clock=clock,
+                                 options=OPTIONS)
+    assert [(r.outcome, r.error) for r in results] == [(DeliveryOutcome.HANDED_OFF, None)] * 5
+    rows = [load(sessions, i) for i in ids]
+    assert {(r.status, r.sent_by, r.sent_at, r.delivery_claimed_at) for r in rows} == {
+        ("sending", "mmg", clock.now(), None)}
+    assert sorted(m.reference for m in mmg.sent) == sorted(str(i) for i in ids)
