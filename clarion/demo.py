@@ -121,10 +121,12 @@ def example(demo: dict[str, Any]) -> str:
         "Send a text message with the official GOV.UK Notify Python client (pip install notifications-python-client):",
         "",
         "    from notifications_python_client import NotificationsAPIClient",
-        f"    client = NotificationsAPIClient({demo['api_keys']['test']!r}, base_url={demo['api_url']!r})",
+        f"    client = NotificationsAPIClient({demo['api_keys']['normal']!r}, base_url={demo['api_url']!r})",
         f"    client.send_sms_notification(phone_number={DEMO_PHONE_NUMBER!r}, "
         f"template_id={demo['templates']['sms']!r}, personalisation={{'name': 'you'}})",
         "",
-        "That uses the demo's TEST key: nothing goes to a provider, and the notification reaches",
-        "`delivered` on its own. The other keys and templates are in .clarion/demo.json.",
+        "It goes to the sandbox's MMG or Firetext, which posts a delivery receipt back a few seconds later:",
+        "client.get_notification_by_id(<id>)['status'] goes `sending`, then `delivered`. Numbers ending",
+        "7700900002 end `permanent-failure`, 7700900003 `temporary-failure`. The test key, the other",
+        "templates (email, letter) and the team key are in .clarion/demo.json.",
     ])

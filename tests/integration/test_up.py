@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from notifications_python_client import NotificationsAPIClient
@@ -66,6 +67,26 @@ class Up:
     folder: Path
     api_url: str
     out: Path
+    sandbox_url: str
+    env: dict[str, str]
+
+    def demo(self) -> dict[str, Any]:
+        return json.loads((self.folder / ".clarion" / "demo.json").read_text())
+
+    def client(self, key_type: str = "normal") -> NotificationsAPIClient:
+        demo = self.demo()
+        return NotificationsAPIClient(demo["api_keys"][key_type], base_url=demo["api_url"])
+
+    def sandbox_stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.sandbox_url}/_sandbox/stats", timeout=5) as reply:
+            return json.loads(reply.read())["providers"]
+
+    def clarion(self, *args: str) -> str:
+        """Run a clarion command against this instance's database (same folder and environment)."""
+        result = subprocess.run([sys.executable, "-m", "clarion", *args], cwd=self.folder, env=self.env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
 
     def child_pids(self) -> dict[str, int]:
         return {name: int(pid) for name, pid in re.findall(r"(\w+) \(pid (\d+)\)", self.out.read_text())}
@@ -78,12 +99,15 @@ def clarion_up(tmp_path: Path) -> Iterator[Up]:
     api_url = f"http://127.0.0.1:{port}"
     env = {name: value for name, value in os.environ.items()
            if name not in {"DATABASE_URL", "BROKER_URL", "REDIS_URL", "ENVIRONMENT"}}
-    env.update({"API_PORT": str(port), "API_HOST_NAME": api_url, "PYTHONUNBUFFERED": "1", **sandbox_ports()})
+    ports = sandbox_ports()
+    # Receipts after 0.2 s instead of the sandbox's realistic 5 s, so the tests wait less.
+    env.update({"API_PORT": str(port), "API_HOST_NAME": api_url, "PYTHONUNBUFFERED": "1",
+                "SANDBOX_RECEIPT_DELAY_S": "0.2", **ports})
     out = tmp_path / "up.out"
     with out.open("wb") as sink:
         process = subprocess.Popen([sys.executable, "-m", "clarion", "up"], cwd=tmp_path, env=env,
                                    stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT)
-    up = Up(process, tmp_path, api_url, out)
+    up = Up(process, tmp_path, api_url, out, f"http://127.0.0.1:{ports['SANDBOX_PORT']}", env)
     try:
         wait_for("/_status", lambda: answers(f"{api_url}/_status"), READY_TIMEOUT_S, process, out)
         wait_for("the banner", lambda: "Ctrl-C" in out.read_text(), 10, process, out)
@@ -115,9 +139,54 @@ def test_a_text_sent_with_the_demo_test_key_is_delivered(clarion_up: Up) -> None
     assert status == "delivered", clarion_up.out.read_text()
 
 
+def final_status(client: NotificationsAPIClient, notification_id: str, up: Up,
+                 final: frozenset[str] = frozenset({"delivered", "sent", "permanent-failure", "temporary-failure",
+                                                    "technical-failure"})) -> str:
+    deadline = time.monotonic() + DELIVERY_TIMEOUT_S
+    status = None
+    while time.monotonic() < deadline:
+        status = client.get_notification_by_id(notification_id)["status"]
+        if status in final:
+            return status
+        time.sleep(0.2)
+    pytest.fail(f"{notification_id} still {status} after {DELIVERY_TIMEOUT_S} s:\n{up.out.read_text()}")
+
+
+@pytest.mark.parametrize(("phone_number", "outcome"), [
+    ("07700900123", "delivered"),
+    ("07700900002", "permanent-failure"),
+    ("07700900003", "temporary-failure"),
+])
+def test_a_text_with_the_normal_key_goes_through_a_provider_and_its_receipt(
+        clarion_up: Up, phone_number: str, outcome: str) -> None:
+    client = clarion_up.client()
+    demo = clarion_up.demo()
+    sent = client.send_sms_notification(phone_number=phone_number, template_id=demo["templates"]["sms"],
+                                        personalisation={"name": "you"})
+    assert final_status(client, sent["id"], clarion_up) == outcome
+    stats = clarion_up.sandbox_stats()
+    assert stats["mmg"]["accepted"] + stats["firetext"]["accepted"] == 1
+    assert stats["mmg"]["receipts_sent"] + stats["firetext"]["receipts_sent"] == 1
+
+
+def test_an_email_is_delivered_through_ses_and_sent_through_smtp(clarion_up: Up) -> None:
+    client = clarion_up.client()
+    template = clarion_up.demo()["templates"]["email"]
+    through_ses = client.send_email_notification(email_address="someone@example.com", template_id=template,
+                                                 personalisation={"name": "you"})
+    assert final_status(client, through_ses["id"], clarion_up) == "delivered"
+    assert clarion_up.sandbox_stats()["ses"]["accepted"] == 1
+
+    clarion_up.clarion("providers", "set", "smtp", "--priority", "20", "--reason", "use the relay")
+    through_smtp = client.send_email_notification(email_address="someone@example.com", template_id=template,
+                                                  personalisation={"name": "you"})
+    assert final_status(client, through_smtp["id"], clarion_up) == "sent"
+    assert clarion_up.sandbox_stats()["smtp"]["accepted"] == 1
+
+
 def test_sigterm_stops_every_child(clarion_up: Up) -> None:
     pids = clarion_up.child_pids()
-    assert {"api", "worker", "scheduler"} <= set(pids)
+    assert {"api", "worker", "scheduler", "sandbox"} <= set(pids)
     assert all(alive(pid) for pid in pids.values())
 
     clarion_up.process.send_signal(signal.SIGTERM)

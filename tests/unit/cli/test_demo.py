@@ -82,11 +82,11 @@ def test_a_demo_file_for_another_database_is_replaced(settings: Settings, sessio
         assert session.get(Service, uuid.UUID(demo["service_id"])) is not None
 
 
-def test_the_example_uses_the_test_key_and_the_sms_template(settings: Settings, sessions: sessionmaker[Session],
+def test_the_example_uses_the_normal_key_and_the_sms_template(settings: Settings, sessions: sessionmaker[Session],
                                                             clock: ManualClock, tmp_path: Path) -> None:
     demo = ensure_demo(settings, sessions, clock, data_dir=tmp_path)
     text = example(demo)
     assert "from notifications_python_client import NotificationsAPIClient" in text
-    assert demo["api_keys"]["test"] in text and demo["templates"]["sms"] in text
+    assert demo["api_keys"]["normal"] in text and demo["templates"]["sms"] in text
     assert demo["api_url"] in text
-    assert "TEST key" in text
+    assert "sandbox" in text and "delivered" in text
