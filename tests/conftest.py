@@ -12,6 +12,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,15 +95,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    template = request.getfixturevalue("postgres_template")
+    with _postgres_copy(request.getfixturevalue("postgres_template")) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A freshly migrated PostgreSQL database, for tests of the production set-up only."""
+    with _postgres_copy(request.getfixturevalue("postgres_template")) as url:
+        yield url
+
+
+@contextmanager
+def _postgres_copy(template: str) -> Iterator[str]:
     name = f"clarion_test_{uuid.uuid4().hex[:12]}"
     admin = _postgres_admin()
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield _postgres_url(name)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield _postgres_url(name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
@@ -132,9 +147,9 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings for a test: its own database and an in-memory broker, no Redis."""
+    """Settings for a test: its own database and letters folder, an in-memory broker, no Redis."""
     return Settings(environment="test", database_url=database_url, broker_url="memory://",
-                    secret_key=TEST_SECRET, redis_url=None)
+                    secret_key=TEST_SECRET, redis_url=None, letters_folder=tmp_path / "letters")
 
 
 @pytest.fixture
