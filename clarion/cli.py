@@ -167,6 +167,11 @@ def api_command(ctx: click.Context, host: str, access_log: bool, workers: int | 
 def worker_command(ctx: click.Context, concurrency: int, queues: str) -> None:
     """Run a Celery worker: delivery, receipts and callbacks."""
     celery_app = _celery(ctx, "worker")
+    metrics_port = settings_of(ctx).worker_metrics_port
+    if metrics_port:  # provider request counters and timings, for Prometheus to scrape
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
     worker = celery_app.Worker(**worker_options(concurrency=concurrency, queues=queues))
     worker.start()
     sys.exit(worker.exitcode)

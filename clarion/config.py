@@ -128,6 +128,7 @@ class Settings(BaseSettings):
     letters_cutoff_time: time = time(17, 30)
 
     # metrics
+    worker_metrics_port: int | None = None  # a worker's Prometheus /metrics on 127.0.0.1 (provider requests)
     statsd_host: str | None = None
     statsd_port: int = 8125
 

@@ -31,7 +31,8 @@ def free_port() -> int:
 
 def sandbox_ports() -> dict[str, str]:
     """Free ports for the sandbox `clarion up` starts, so parallel runs never collide on 6300/6325."""
-    return {"SANDBOX_PORT": str(free_port()), "SANDBOX_SMTP_PORT": str(free_port())}
+    return {"SANDBOX_PORT": str(free_port()), "SANDBOX_SMTP_PORT": str(free_port()),
+            "WORKER_METRICS_PORT": str(free_port())}
 
 
 def wait_for(what: str, check: object, timeout_s: float, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -167,6 +168,11 @@ def test_a_text_with_the_normal_key_goes_through_a_provider_and_its_receipt(
     stats = clarion_up.sandbox_stats()
     assert stats["mmg"]["accepted"] + stats["firetext"]["accepted"] == 1
     assert stats["mmg"]["receipts_sent"] + stats["firetext"]["receipts_sent"] == 1
+    metrics_url = f"http://127.0.0.1:{clarion_up.env['WORKER_METRICS_PORT']}/metrics"
+    with urllib.request.urlopen(metrics_url, timeout=5) as reply:
+        exposition = reply.read().decode()
+    assert re.search(r'clarion_provider_requests_total\{outcome="success",provider="(mmg|firetext)"\} 1\.0',
+                     exposition), exposition
 
 
 def test_an_email_is_delivered_through_ses_and_sent_through_smtp(clarion_up: Up) -> None:
