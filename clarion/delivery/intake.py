@@ -25,7 +25,11 @@ few seconds; this module only reads them.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
+import secrets
+import string
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,15 +38,17 @@ from typing import Any
 
 from clarion import templates
 from clarion.limits import Limits
+from clarion.recipients import postal_address
 from clarion.recipients.errors import InvalidRecipient
 from clarion.recipients.phone import PhoneNumber, validate_phone_number
 from clarion.recipients.simulated import is_simulated
 
 __all__ = [
-    "Accepted", "ApiKeyInfo", "Caller", "CannotSend", "DailyLimitExceeded", "EmailRequest", "IntakeError", "LetterRequest",
-    "LettersNotAllowed", "RateLimitExceeded", "RequestInvalid", "SenderInfo", "ServiceInfo", "SmsRequest",
-    "TemplateInfo", "accept_email", "accept_letter", "accept_sms", "check_letters_allowed", "check_permission", "check_rate_limit",
-    "check_template", "reserve_daily_limits",
+    "INTERNATIONAL_LETTERS", "Accepted", "ApiKeyInfo", "Caller", "CannotSend", "DailyLimitExceeded", "EmailRequest",
+    "IntakeError", "LetterRequest", "LettersNotAllowed", "PrecompiledLetterRequest", "RateLimitExceeded",
+    "RequestInvalid", "SenderInfo", "ServiceInfo", "SmsRequest", "TemplateInfo", "accept_email", "accept_letter",
+    "accept_precompiled_letter", "accept_sms", "check_letters_allowed", "check_permission", "check_rate_limit",
+    "check_template", "letter_reference", "precompiled_template_id", "reserve_daily_limits",
 ]
 
 log = logging.getLogger(__name__)
@@ -55,8 +61,14 @@ RATE_LIMIT_INTERVAL_S = 60
 KEY_TYPE_NAMES = {"normal": "LIVE", "team": "TEAM", "test": "TEST"}
 # A test key on a trial-mode service is held to these instead of the service's own daily limits.
 TRIAL_TEST_KEY_DAILY_LIMITS = {"email": 250_000, "sms": 250_000, "letter": 20_000, "international_sms": 100}
-ADDRESS_MIN_LINES = 3
-ADDRESS_MAX_LINES = 7
+INTERNATIONAL_LETTERS = "international_letters"  # the permission to post letters abroad
+LETTER_REFERENCE_ALPHABET = string.ascii_uppercase + string.digits
+LETTER_REFERENCE_LENGTH = 16  # Notify's letter reference, DVLA's businessIdentifier
+# Precompiled letters have no template of the service's; they name this one (Notify's hidden "Pre-compiled PDF").
+PRECOMPILED_TEMPLATE_NAMESPACE = uuid.UUID("6b1f4a52-1f3e-4c1b-9a57-5c0d4e0c1d2a")
+PRECOMPILED_SUBJECT = "Pre-compiled PDF"
+PROVIDED_AS_PDF = "Provided as PDF"  # a precompiled letter's address until its PDF is checked
+BASE64_MESSAGE = "Cannot decode letter content (invalid base64 encoding)"
 EMPTY_MESSAGE = "Your message is empty."
 # notifications-utils InsensitiveDict: personalisation keys match ignoring case, spaces, "_" and "-".
 _KEY_NOISE = str.maketrans("", "", " _-\t\n\r\f\v")
@@ -188,6 +200,15 @@ class LetterRequest:
     template_id: uuid.UUID
     personalisation: dict[str, Any]
     reference: str | None = None
+
+
+@dataclass(frozen=True)
+class PrecompiledLetterRequest:
+    """A valid POST /v2/notifications/letter body for a precompiled letter: a PDF in base64."""
+
+    content: str
+    reference: str
+    postage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -327,23 +348,58 @@ def check_letters_allowed(caller: Caller) -> None:
 def accept_letter(request: LetterRequest, *, caller: Caller, template: TemplateInfo, now: datetime) -> Accepted:
     """Render and check a letter from a template; the row is ready to insert."""
     check_letters_allowed(caller)
-    lines = address_lines(request.personalisation)
-    if len(lines) < ADDRESS_MIN_LINES:
-        raise RequestInvalid([f"Address must be at least {ADDRESS_MIN_LINES} lines"])
-    if len(lines) > ADDRESS_MAX_LINES:
-        raise RequestInvalid([f"Address must be no more than {ADDRESS_MAX_LINES} lines"])
+    address = postal_address.parse_address(address_lines(request.personalisation))
+    problem = postal_address.address_problem(
+        address, allow_international=INTERNATIONAL_LETTERS in caller.service.permissions)
+    if problem is not None:
+        raise RequestInvalid([problem.message])
     rendered = templates.render_letter(template.subject or "", template.content, request.personalisation)
-    address = "\n".join(lines)
     row = _row(caller, template, request.personalisation, request.reference, now, notification_type="letter",
-               to=address, normalised_to="".join(address.split()).lower(), body=rendered.body,
-               subject=rendered.subject, reply_to_text=None)
-    row["postage"] = template.postage or "second"
+               to="\n".join(address.lines), normalised_to="".join("".join(address.lines).split()).lower(),
+               body=rendered.body, subject=rendered.subject, reply_to_text=None)
+    # An address abroad sets the postage (europe or rest-of-world); otherwise the template's class applies.
+    row["postage"] = address.postage_zone if address.international else (template.postage or "second")
+    row["reference"] = letter_reference()
     if caller.key_type == "test":
         # Notify creates a test letter as sending and, without TEST_LETTERS_FAKE_DELIVERY, marks it delivered
         # at once; clarion has no fake DVLA callback, so it is stored delivered and never printed.
         row.update(status="delivered", updated_at=now)
     return Accepted(row=row, simulated=False, content={"body": rendered.body, "subject": rendered.subject},
                     daily_channels=("letter",))
+
+
+def accept_precompiled_letter(request: PrecompiledLetterRequest, *, caller: Caller,
+                              now: datetime) -> tuple[Accepted, bytes]:
+    """The row of a precompiled letter (`pending-virus-check` until a worker scans and checks it) and its PDF.
+
+    Only the base64 is checked here, as Notify does; the PDF and the address in it are checked later,
+    and a failure ends the letter `validation-failed` with the reason.
+    """
+    check_letters_allowed(caller)
+    try:
+        pdf = base64.b64decode(request.content)
+    except (binascii.Error, ValueError):
+        raise CannotSend(BASE64_MESSAGE) from None
+    template = TemplateInfo(
+        id=precompiled_template_id(caller.service.id), service_id=caller.service.id, template_type="letter",
+        name=PRECOMPILED_SUBJECT, subject=PRECOMPILED_SUBJECT, content="", postage="second",
+        letter_contact_block=None, archived=False, version=1, created_by=None, created_at=now, updated_at=None)
+    personalisation = {"address_line_1": PROVIDED_AS_PDF}
+    row = _row(caller, template, personalisation, request.reference, now, notification_type="letter",
+               to=PROVIDED_AS_PDF, normalised_to="".join(PROVIDED_AS_PDF.split()).lower(), body="",
+               subject=PRECOMPILED_SUBJECT, reply_to_text=None)
+    row.update(status="pending-virus-check", postage=request.postage or "second", reference=letter_reference())
+    return Accepted(row=row, simulated=False, content={}, daily_channels=("letter",)), pdf
+
+
+def letter_reference() -> str:
+    """A new letter's reference: 16 random capitals and digits."""
+    return "".join(secrets.choice(LETTER_REFERENCE_ALPHABET) for _ in range(LETTER_REFERENCE_LENGTH))
+
+
+def precompiled_template_id(service_id: uuid.UUID) -> uuid.UUID:
+    """The template id a service's precompiled letters carry."""
+    return uuid.uuid5(PRECOMPILED_TEMPLATE_NAMESPACE, str(service_id))
 
 
 def address_lines(personalisation: Mapping[str, Any]) -> list[str]:

@@ -16,9 +16,21 @@ from kombu import Queue
 
 from clarion.config import DATA_DIR, Settings
 from clarion.worker import context, schedule
+from clarion.worker import letter_tasks as _letter_tasks  # noqa: F401  (registers the letter tasks)
 from clarion.worker import receipt_tasks as _receipt_tasks  # noqa: F401  (registers process_receipts)
 from clarion.worker import tasks as _tasks  # noqa: F401  (registers the tasks with every app)
-from clarion.worker.queues import ALL_QUEUES, PERIODIC_QUEUE, RECEIPTS_TASK, RETRY_QUEUE, SMS_CALLBACKS_QUEUE
+from clarion.worker.queues import (
+    ALL_QUEUES,
+    COLLATE_LETTERS_TASK,
+    CREATE_LETTERS_PDF_QUEUE,
+    PERIODIC_QUEUE,
+    PREPARE_LETTERS_TASK,
+    RECEIPTS_TASK,
+    RETRY_QUEUE,
+    SEND_LETTER_QUEUE,
+    SEND_LETTERS_TASK,
+    SMS_CALLBACKS_QUEUE,
+)
 
 __all__ = ["celery_app_from_environment", "make_celery"]
 
@@ -70,6 +82,9 @@ def make_celery(settings: Settings) -> Celery:
             "requeue_created_notifications": {"queue": PERIODIC_QUEUE},
             "timeout_sending_notifications": {"queue": PERIODIC_QUEUE},
             RECEIPTS_TASK: {"queue": SMS_CALLBACKS_QUEUE},  # SES batches name ses-callbacks when sent
+            PREPARE_LETTERS_TASK: {"queue": CREATE_LETTERS_PDF_QUEUE},
+            SEND_LETTERS_TASK: {"queue": SEND_LETTER_QUEUE},
+            COLLATE_LETTERS_TASK: {"queue": PERIODIC_QUEUE},
         },
         beat_schedule=schedule.beat_schedule(settings),
         beat_schedule_filename=str(DATA_DIR / "celerybeat-schedule"),

@@ -7,6 +7,7 @@ fake provider clients).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Coroutine
@@ -21,16 +22,33 @@ from sqlalchemy.orm import Session, sessionmaker
 from clarion.clock import Clock, SystemClock
 from clarion.config import Settings
 from clarion.db.engine import make_engine, make_sessions
+from clarion.delivery.letters import LetterOptions
 from clarion.delivery.send import DeliveryOptions
+from clarion.letters import LetterStores, Scanner, fonts_from_settings, scanner_from_settings, stores_from_settings
+from clarion.providers.http import make_http_session
+from clarion.providers.letter import LetterClient, dvla_client_from_settings
+from clarion.providers.metrics import ProviderRequestMetrics
 from clarion.providers.registry import NotificationProviderClients
 from clarion.worker.clients import build_clients
 from clarion.worker.provider_loop import ProviderLoop
 from clarion.worker.retry import RetryPolicy
 
-__all__ = ["WorkerContext", "bind_settings", "install_context", "worker_context"]
+__all__ = ["LetterParts", "WorkerContext", "bind_settings", "install_context", "worker_context"]
+
+logger = logging.getLogger(__name__)
 
 _ATTRIBUTE = "clarion_context_holder"
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LetterParts:
+    """What the letter tasks use: the two PDF stores, the virus scanner and the print provider's client."""
+
+    stores: LetterStores
+    scanner: Scanner
+    printer: LetterClient | None  # None when DVLA is not configured: letters wait, ready, until it is
+    options: LetterOptions = field(default_factory=LetterOptions)
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,7 @@ class WorkerContext:
     retry_policy: RetryPolicy
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     loop: ProviderLoop = field(default_factory=ProviderLoop)  # where every provider call of the process runs
+    letters: LetterParts | None = None  # None: this context does not handle letters (some tests)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
         """Start a provider call on the process's event loop."""
@@ -51,12 +70,15 @@ class WorkerContext:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None,
-                      clients: NotificationProviderClients | None = None) -> WorkerContext:
+                      clients: NotificationProviderClients | None = None,
+                      letters: LetterParts | None = None) -> WorkerContext:
         """A context for these settings: its own engine, event loop and provider clients (built on that loop)."""
         clock = clock or SystemClock()
         loop = ProviderLoop()
         if clients is None:
             clients = loop.call(build_clients(settings, clock=clock))
+        if letters is None:
+            letters = _letter_parts(settings, clock=clock, loop=loop)
         return cls(
             settings=settings,
             sessions=make_sessions(make_engine(settings.database_url)),
@@ -67,7 +89,26 @@ class WorkerContext:
                                      delay_s=settings.delivery_retry_delay_s),
             delivery=DeliveryOptions(email_domain=settings.notify_email_domain, sms_sender=settings.from_number,
                                      claim_lasts=timedelta(seconds=settings.delivery_claim_s)),
+            letters=letters,
         )
+
+
+def _letter_parts(settings: Settings, *, clock: Clock, loop: ProviderLoop) -> LetterParts:
+    """The letter stores and scanner LETTERS_STORAGE and CLAMD_* name, and the DVLA client (on the loop)."""
+    async def dvla() -> LetterClient:
+        session = make_http_session(connections=settings.provider_connections, timeout_s=settings.dvla_timeout_s)
+        # Prometheus only: the StatsD client is built privately in clarion.worker.clients.
+        return dvla_client_from_settings(settings, session=session, clock=clock, metrics=ProviderRequestMetrics())
+
+    try:
+        printer: LetterClient | None = loop.call(dvla())
+    except ValueError as exc:  # a bad DVLA setting must not stop texts and emails going out
+        logger.error("letters cannot be sent to DVLA until its settings are fixed", extra={"error": str(exc)})
+        printer = None
+    options = LetterOptions(max_pages=settings.letter_max_pages, fonts=fonts_from_settings(settings),
+                            claim_lasts=timedelta(seconds=settings.delivery_claim_s))
+    return LetterParts(stores=stores_from_settings(settings), scanner=scanner_from_settings(settings),
+                       printer=printer, options=options)
 
 
 @dataclass

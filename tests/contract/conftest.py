@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -72,13 +73,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture
-def live_api(request: pytest.FixtureRequest, sqlite_url: str, seeded_live: Seeded) -> Iterator[LiveApi]:
+def live_api(request: pytest.FixtureRequest, sqlite_url: str, seeded_live: Seeded,
+             tmp_path: Path) -> Iterator[LiveApi]:
     """The app on a loopback port; `@pytest.mark.live_settings(api_page_size=2)` changes its Settings."""
     port = free_port()
     marker = request.node.get_closest_marker("live_settings")
     overrides = dict(marker.kwargs) if marker else {}
     settings = Settings(environment="test", database_url=sqlite_url, broker_url="memory://", secret_key=TEST_SECRET,
-                        api_host_name=f"http://127.0.0.1:{port}", redis_url=None, **overrides)
+                        api_host_name=f"http://127.0.0.1:{port}", redis_url=None,
+                        letters_folder=tmp_path / "letters", **overrides)
     clock = OffsetClock()
     server, thread = serve(create_app(settings, clock=clock), port)
     engine = make_engine(sqlite_url)

@@ -347,9 +347,13 @@ def test_an_unknown_sms_sender_and_reply_to_are_named(live_api: LiveApi) -> None
         f"email_reply_to_id {unknown} does not exist in database for service id {service_id}"}])
 
 
-def test_a_precompiled_letter_is_refused_for_now(live_api: LiveApi) -> None:
+def test_a_precompiled_letter_is_accepted_and_its_pdf_is_not_ready_until_checked(live_api: LiveApi) -> None:
     import io
+    client = live_api.client()
+    sent = client.send_precompiled_letter_notification("ref", io.BytesIO(b"%PDF-1.4"), postage="first")
+    assert sent == {"id": sent["id"], "reference": "ref", "postage": "first"}
+    assert client.get_notification_by_id(sent["id"])["status"] == "pending-virus-check"
     with pytest.raises(HTTPError) as excinfo:
-        live_api.client().send_precompiled_letter_notification("ref", io.BytesIO(b"%PDF-1.4"))
-    status, errors = errors_of(excinfo)
-    assert status == 400 and errors[0]["error"] == "BadRequestError"
+        client.get_pdf_for_letter(sent["id"])
+    assert errors_of(excinfo) == (400, [{"error": "PDFNotReadyError",
+                                         "message": "PDF not available yet, try again later"}])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from urllib.parse import urlencode
 
@@ -16,8 +18,12 @@ from clarion.api.errors import BadRequest, NoResultFound, PDFNotReady
 from clarion.api.responses import JsonResponse
 from clarion.api.v2 import requests, serialise, sending
 from clarion.delivery import status as statuses
+from clarion.delivery.intake import PrecompiledLetterRequest
+from clarion.letters import StorageError, letter_key
 
 __all__ = ["router"]
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v2/notifications")
 
@@ -38,8 +44,10 @@ async def post_email(request: Request, caller: AuthenticatedService, api: Api) -
 
 @router.post("/letter", status_code=201)
 async def post_letter(request: Request, caller: AuthenticatedService, api: Api) -> Response:
-    """Accept a letter made from a template; it waits as `created` for the letters pipeline."""
+    """Accept a letter: from a template, or a precompiled PDF (a body with `content`); a worker prepares it."""
     body = requests.parse_letter(await requests.read_json(request))
+    if isinstance(body, PrecompiledLetterRequest):
+        return JsonResponse(await sending.send_precompiled_letter(api, caller, body), status_code=201)
     return JsonResponse(await sending.send(api, caller, body), status_code=201)
 
 
@@ -52,7 +60,7 @@ async def get_notification(notification_id: str, caller: AuthenticatedService, a
 
 @router.get("/{notification_id}/pdf")
 async def get_pdf(notification_id: str, caller: AuthenticatedService, api: Api) -> Response:
-    """A letter's PDF; clarion does not make PDFs yet, so a letter answers PDFNotReadyError."""
+    """A letter's PDF once it exists; PDFNotReadyError until then (Notify's answers for the other cases)."""
     row = await _notification(api, caller.service.id, notification_id)
     if row["notification_type"] != "letter":
         raise BadRequest("Notification is not a letter")
@@ -60,7 +68,18 @@ async def get_pdf(notification_id: str, caller: AuthenticatedService, api: Api) 
         raise BadRequest("File did not pass the virus scan")
     if row["status"] == statuses.TECHNICAL_FAILURE:
         raise BadRequest(f"PDF not available for letters in status {row['status']}")
-    raise PDFNotReady()
+    if row["status"] == statuses.PENDING_VIRUS_CHECK:
+        raise PDFNotReady()
+    # A refused letter's PDF stays in the scan store (Notify's invalid-PDF bucket); the others are in the PDF store.
+    store = api.letters.scan if row["status"] == statuses.VALIDATION_FAILED else api.letters.pdf
+    try:
+        pdf = await asyncio.to_thread(store.get, letter_key(row["id"]))
+    except StorageError as exc:
+        log.warning("letter PDF could not be read", extra={"notification_id": str(row["id"]), "error": str(exc)})
+        raise PDFNotReady() from None
+    if pdf is None:
+        raise PDFNotReady()
+    return Response(pdf, media_type="application/pdf")
 
 
 async def _notification(api: ApiContext, service_id: uuid.UUID, notification_id: str) -> RowMapping:

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import orjson
 from starlette.requests import Request
 
-from clarion.api.errors import BadRequest, InvalidJson
-from clarion.delivery.intake import EmailRequest, LetterRequest, RequestInvalid, SmsRequest
+from clarion.api.errors import InvalidJson
+from clarion.delivery.intake import EmailRequest, LetterRequest, PrecompiledLetterRequest, RequestInvalid, SmsRequest
 from clarion.recipients.email import validate_email_address
 from clarion.recipients.errors import InvalidRecipient
 from clarion.recipients.phone import validate_phone_number
@@ -44,9 +44,10 @@ SMS_FIELDS = ("phone_number", "template_id", "personalisation", "reference", "sc
 EMAIL_FIELDS = ("email_address", "template_id", "personalisation", "reference", "scheduled_for",
                 "email_reply_to_id", "one_click_unsubscribe_url", "sanitise_content_for")
 LETTER_FIELDS = ("template_id", "personalisation", "reference")
+PRECOMPILED_FIELDS = ("reference", "content", "postage")
+PRECOMPILED_POSTAGE = ("first", "second", "economy")
 SCHEDULED_FOR_FORMAT = ("datetime format is invalid. It must be a valid ISO8601 date time format, "
                         "https://en.wikipedia.org/wiki/ISO_8601")
-PRECOMPILED_MESSAGE = "Precompiled letters are not available yet: a later release adds them"
 
 
 async def read_json(request: Request) -> Any:
@@ -260,11 +261,11 @@ def _string_list(body: Mapping[str, Any], name: str, problems: Problems) -> list
     return value
 
 
-def parse_letter(body: Any) -> LetterRequest:
-    """A POST /v2/notifications/letter body; a precompiled one (with `content`) is refused for now."""
+def parse_letter(body: Any) -> LetterRequest | PrecompiledLetterRequest:
+    """A POST /v2/notifications/letter body: a precompiled letter when it has `content`, else a template letter."""
     body, problems = _object(body), Problems()
     if "content" in body:
-        raise BadRequest(PRECOMPILED_MESSAGE)
+        return _parse_precompiled(body, problems)
     template_id = _uuid(body, "template_id", problems)
     personalisation = _personalisation(body, problems)
     reference = _reference(body, problems)
@@ -272,6 +273,21 @@ def parse_letter(body: Any) -> LetterRequest:
     problems.raise_if_any()
     assert template_id is not None and personalisation is not None
     return LetterRequest(template_id=template_id, personalisation=personalisation, reference=reference)
+
+
+def _parse_precompiled(body: dict[str, Any], problems: Problems) -> PrecompiledLetterRequest:
+    # Notify's post_precompiled_letter_request: the base64 itself is checked later (intake), the PDF by a worker.
+    reference = _string(body, "reference", problems)
+    if reference is not None and len(reference) > MAX_REFERENCE_LENGTH:  # the column's limit, as for other letters
+        problems.add(f"reference {show(reference)} is too long")
+    content = _string(body, "content", problems)
+    postage = _string(body, "postage", problems)
+    if postage is not None and postage not in PRECOMPILED_POSTAGE:
+        problems.add("postage invalid. It must be either first, second or economy.")
+    _check_fields(body, PRECOMPILED_FIELDS, ("reference", "content"), problems)
+    problems.raise_if_any()
+    assert reference is not None and content is not None
+    return PrecompiledLetterRequest(content=content, reference=reference, postage=postage)
 
 
 def parse_preview(body: Any) -> dict[str, Any] | None:

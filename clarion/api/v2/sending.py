@@ -3,20 +3,34 @@
 Every rule lives in `clarion.delivery.intake`; this module supplies the cached service and template,
 writes the row with one Core INSERT, and hands the id to the enqueue batcher after the commit
 (style §3.3). Simulated recipients are answered 201 without being stored, counted or queued.
+A precompiled letter's PDF is stored in the scan store before its row is written, so a worker that
+reads the row always finds the file.
 """
 
 from __future__ import annotations
 
+import asyncio
+from datetime import datetime
 from typing import Any
 
 from clarion.api.context import ApiContext
 from clarion.api.v2 import serialise
 from clarion.delivery import intake
-from clarion.delivery.intake import Accepted, Caller, EmailRequest, LetterRequest, SmsRequest
+from clarion.delivery.intake import (
+    Accepted,
+    Caller,
+    EmailRequest,
+    LetterRequest,
+    PrecompiledLetterRequest,
+    SmsRequest,
+)
+from clarion.letters import letter_key
 
-__all__ = ["send"]
+__all__ = ["send", "send_precompiled_letter"]
 
-QUEUED_TYPES = frozenset({"sms", "email"})  # letters wait for the letters pipeline, as `created`
+# Every kind is queued: texts and emails to delivery, letters to be rendered or scanned (test-key
+# letters too, so their PDF exists; they are never printed).
+QUEUED_TYPES = frozenset({"sms", "email", "letter"})
 
 
 async def send(api: ApiContext, caller: Caller, request: SmsRequest | EmailRequest | LetterRequest) -> dict[str, Any]:
@@ -29,13 +43,35 @@ async def send(api: ApiContext, caller: Caller, request: SmsRequest | EmailReque
     template = intake.check_template(await api.template(caller.service.id, request.template_id), kind)
     accepted = _accept(api, caller, request, template, now)
     if not accepted.simulated:
-        if api.settings.api_rate_limit_enabled:
-            await intake.reserve_daily_limits(api.limits, caller, accepted, now=now)
-        await api.writer.insert(accepted.row)  # durable first (a group commit with concurrent requests)...
-        if kind in QUEUED_TYPES:
-            api.batcher.add(kind, accepted.id)  # ...then queued; the sweeper re-queues a lost one
-        api.metrics.accepted.labels(kind, caller.key_type).inc()
+        await _reserve_daily_limits(api, caller, accepted, now)
+        await _insert_and_queue(api, caller, accepted, kind)
     return serialise.post_response(accepted, root=serialise.root_url(api.settings.api_host_name))
+
+
+async def send_precompiled_letter(api: ApiContext, caller: Caller, request: PrecompiledLetterRequest) -> dict[str, Any]:
+    """Accept a precompiled letter and return Notify's 201 body: its id, reference and postage."""
+    now = api.clock.now()
+    intake.check_permission(caller.service, "letter")
+    if api.settings.api_rate_limit_enabled:
+        await intake.check_rate_limit(api.limits, caller, now=now)
+    accepted, pdf = intake.accept_precompiled_letter(request, caller=caller, now=now)
+    await _reserve_daily_limits(api, caller, accepted, now)
+    await asyncio.to_thread(api.letters.scan.put, letter_key(accepted.id), pdf)  # boto3 and file writes block
+    await _insert_and_queue(api, caller, accepted, "letter")
+    row = accepted.row
+    return {"id": str(row["id"]), "reference": row["client_reference"], "postage": row["postage"]}
+
+
+async def _reserve_daily_limits(api: ApiContext, caller: Caller, accepted: Accepted, now: datetime) -> None:
+    if api.settings.api_rate_limit_enabled:
+        await intake.reserve_daily_limits(api.limits, caller, accepted, now=now)
+
+
+async def _insert_and_queue(api: ApiContext, caller: Caller, accepted: Accepted, kind: str) -> None:
+    await api.writer.insert(accepted.row)  # durable first (a group commit with concurrent requests)...
+    if kind in QUEUED_TYPES:
+        api.batcher.add(kind, accepted.id)  # ...then queued; the sweeper re-queues a lost one
+    api.metrics.accepted.labels(kind, caller.key_type).inc()
 
 
 def _kind(request: SmsRequest | EmailRequest | LetterRequest) -> str:

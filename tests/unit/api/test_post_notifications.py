@@ -103,10 +103,13 @@ def test_a_template_letter_is_stored_as_created(api: ApiClient, seeded: Any, ses
     assert row.to == "Ann Example\n1 High Street\nSW1A 1AA"
 
 
-def test_a_precompiled_letter_is_not_available_yet(api: ApiClient) -> None:
+def test_a_precompiled_letter_waits_for_its_virus_check(api: ApiClient, sessions: sessionmaker[Session]) -> None:
+    # The PDF itself is checked by a worker (tests/unit/letter_pipeline); the API checks only the base64.
     reply = api.post("/v2/notifications/letter", {"reference": "x", "content": "JVBERi0="})
-    assert error_of(reply, 400) == {"error": "BadRequestError",
-                                   "message": "Precompiled letters are not available yet: a later release adds them"}
+    assert reply.status_code == 201, reply.text
+    assert reply.json() == {"id": reply.json()["id"], "reference": "x", "postage": "second"}
+    [row] = stored(sessions)
+    assert (row.notification_type, row.status, row.client_reference) == ("letter", "pending-virus-check", "x")
 
 
 def test_a_letter_needs_three_address_lines(api: ApiClient, seeded: Any) -> None:

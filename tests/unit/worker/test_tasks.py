@@ -157,13 +157,13 @@ def test_batches_are_split_for_the_queue() -> None:
 
 
 def test_enqueue_refuses_a_channel_without_delivery(celery_app: Celery) -> None:
-    with pytest.raises(ValueError, match="letter"):
-        dispatch.enqueue_delivery(celery_app, "letter", ["x"])
+    with pytest.raises(ValueError, match="fax"):
+        dispatch.enqueue_delivery(celery_app, "fax", ["x"])
 
 
 def test_the_sweeps_run_on_the_periodic_queue_every_sweep_interval(settings: Settings) -> None:
     entries = schedule.beat_schedule(Settings(database_url=settings.database_url, sweep_interval_s=30))
-    sweeps = {"requeue-created-notifications", "timeout-sending-notifications"}
+    sweeps = {"requeue-created-notifications", "timeout-sending-notifications", "collate-letters"}
     assert set(entries) == sweeps | {"purge-limit-counters"}
     for name in sweeps:
         assert entries[name]["schedule"] == timedelta(seconds=30)
