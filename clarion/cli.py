@@ -173,7 +173,12 @@ def worker_command(ctx: click.Context, concurrency: int, queues: str) -> None:
 
         start_http_server(metrics_port, addr="127.0.0.1")
     worker = celery_app.Worker(**worker_options(concurrency=concurrency, queues=queues))
-    worker.start()
+    try:
+        worker.start()
+    finally:
+        from clarion.worker.context import close_context
+
+        close_context(celery_app)
     sys.exit(worker.exitcode)
 
 

@@ -126,6 +126,7 @@ class Settings(BaseSettings):
     # within seconds) or "daily": everything made before LETTERS_CUTOFF_TIME (UK time, as Notify's 17:30) after it.
     letters_send_mode: Literal["as_ready", "daily"] = "as_ready"
     letters_cutoff_time: time = time(17, 30)
+    letter_sending_timeout_s: int = 7 * 24 * 3600  # a letter DVLA never reported on → technical-failure
 
     # metrics
     worker_metrics_port: int | None = None  # a worker's Prometheus /metrics on 127.0.0.1 (provider requests)

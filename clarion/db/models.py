@@ -29,7 +29,7 @@ from clarion.db.types import UtcDateTime
 
 NOTIFICATION_TYPES = ("sms", "email", "letter")
 KEY_TYPES = ("normal", "team", "test")
-PERMISSIONS = ("sms", "email", "letter", "international_sms")
+PERMISSIONS = ("sms", "email", "letter", "international_sms", "international_letters")
 DEFAULT_DAILY_LIMIT = 999_999_999
 DEFAULT_INTERNATIONAL_SMS_LIMIT = 250_000
 

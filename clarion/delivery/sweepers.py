@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from clarion.db.models import Notification
 from clarion.delivery import status
 
-__all__ = ["SWEPT_TYPES", "give_up_on_created", "requeue_stuck_created", "time_out_sending"]
+__all__ = ["SWEPT_TYPES", "give_up_on_created", "requeue_stuck_created", "time_out_letters", "time_out_sending"]
 
 SWEPT_TYPES = ("sms", "email")  # letters have their own follow-up
 notifications = Notification.__table__
@@ -68,6 +68,20 @@ def time_out_sending(session: Session, *, now: datetime, older_than: timedelta, 
         total += result.rowcount
         if len(ids) < batch_size:
             return total
+
+
+def time_out_letters(session: Session, *, now: datetime, older_than: timedelta) -> int:
+    """Letters DVLA accepted but never called back about since before `now - older_than` → technical-failure.
+
+    DVLA retries its callback for three hours and despatches within days, so a letter still `sending`
+    after LETTER_SENDING_TIMEOUT_S (a week) needs a person to ask DVLA; the status says so, instead
+    of `sending` for ever.
+    """
+    n = notifications.c
+    return session.execute(update(notifications).where(
+        n.notification_type == "letter", n.status == status.SENDING, n.sent_at < now - older_than,
+    ).values(status=status.TECHNICAL_FAILURE, updated_at=now,
+             failure_reason="DVLA never reported despatch; ask DVLA about this letter")).rowcount
 
 
 def give_up_on_created(session: Session, *, now: datetime, older_than: timedelta, batch_size: int = 10_000) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from clarion.providers.base import Client
 from clarion.providers.errors import UnknownProvider
@@ -13,8 +14,20 @@ __all__ = ["NotificationProviderClients"]
 class NotificationProviderClients:
     """The provider clients this process may use, keyed by channel and name."""
 
-    def __init__(self, clients: Iterable[Client]) -> None:
+    def __init__(self, clients: Iterable[Client], *, sessions: Iterable[Any] = ()) -> None:
         self._clients = {(client.notification_type, client.name): client for client in clients}
+        self._sessions = list(sessions)  # pooled HTTP sessions the clients share; closed with them
+
+    def get(self, name: str, notification_type: str) -> Client | None:
+        """The client for this provider and channel, or None when none is configured."""
+        return self._clients.get((notification_type, name))
+
+    async def close(self) -> None:
+        """Close every client and the sessions they share (at worker shutdown)."""
+        for client in self._clients.values():
+            await client.close()
+        for session in self._sessions:
+            await session.close()
 
     def get_client_by_name_and_type(self, name: str, notification_type: str) -> Client:
         """The client for this provider and channel; UnknownProvider names the ones configured."""

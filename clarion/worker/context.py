@@ -7,14 +7,13 @@ fake provider clients).
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
-from typing import Any, TypeVar
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
 
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,17 +24,14 @@ from clarion.db.engine import make_engine, make_sessions
 from clarion.delivery.letters import LetterOptions
 from clarion.delivery.send import DeliveryOptions
 from clarion.letters import LetterStores, Scanner, fonts_from_settings, scanner_from_settings, stores_from_settings
-from clarion.providers.http import make_http_session
-from clarion.providers.letter import LetterClient, dvla_client_from_settings
-from clarion.providers.metrics import ProviderRequestMetrics
+from clarion.providers.letter import LetterClient
 from clarion.providers.registry import NotificationProviderClients
 from clarion.worker.clients import build_clients
 from clarion.worker.provider_loop import ProviderLoop
 from clarion.worker.retry import RetryPolicy
 
-__all__ = ["LetterParts", "WorkerContext", "bind_settings", "install_context", "worker_context"]
+__all__ = ["LetterParts", "WorkerContext", "bind_settings", "close_context", "install_context", "worker_context"]
 
-logger = logging.getLogger(__name__)
 
 _ATTRIBUTE = "clarion_context_holder"
 T = TypeVar("T")
@@ -68,6 +64,11 @@ class WorkerContext:
         """Start a provider call on the process's event loop."""
         return self.loop.run(coroutine)
 
+    def close(self) -> None:
+        """Close the provider clients and their sessions, then the event loop (at worker shutdown)."""
+        self.loop.call(self.clients.close())
+        self.loop.close()
+
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None,
                       clients: NotificationProviderClients | None = None,
@@ -78,7 +79,7 @@ class WorkerContext:
         if clients is None:
             clients = loop.call(build_clients(settings, clock=clock))
         if letters is None:
-            letters = _letter_parts(settings, clock=clock, loop=loop)
+            letters = _letter_parts(settings, clients=clients)
         return cls(
             settings=settings,
             sessions=make_sessions(make_engine(settings.database_url)),
@@ -93,22 +94,13 @@ class WorkerContext:
         )
 
 
-def _letter_parts(settings: Settings, *, clock: Clock, loop: ProviderLoop) -> LetterParts:
-    """The letter stores and scanner LETTERS_STORAGE and CLAMD_* name, and the DVLA client (on the loop)."""
-    async def dvla() -> LetterClient:
-        session = make_http_session(connections=settings.provider_connections, timeout_s=settings.dvla_timeout_s)
-        # Prometheus only: the StatsD client is built privately in clarion.worker.clients.
-        return dvla_client_from_settings(settings, session=session, clock=clock, metrics=ProviderRequestMetrics())
-
-    try:
-        printer: LetterClient | None = loop.call(dvla())
-    except ValueError as exc:  # a bad DVLA setting must not stop texts and emails going out
-        logger.error("letters cannot be sent to DVLA until its settings are fixed", extra={"error": str(exc)})
-        printer = None
+def _letter_parts(settings: Settings, *, clients: NotificationProviderClients) -> LetterParts:
+    """The letter stores and scanner LETTERS_STORAGE and CLAMD_* name, and the DVLA client, if configured."""
+    printer = clients.get("dvla", "letter")
     options = LetterOptions(max_pages=settings.letter_max_pages, fonts=fonts_from_settings(settings),
                             claim_lasts=timedelta(seconds=settings.delivery_claim_s))
     return LetterParts(stores=stores_from_settings(settings), scanner=scanner_from_settings(settings),
-                       printer=printer, options=options)
+                       printer=printer if isinstance(printer, LetterClient) else None, options=options)
 
 
 @dataclass
@@ -137,6 +129,15 @@ def worker_context(app: Celery) -> WorkerContext:
         if holder.context is None or holder.pid != os.getpid():
             holder.context, holder.pid = WorkerContext.from_settings(holder.settings), os.getpid()
         return holder.context
+
+
+def close_context(app: Celery) -> None:
+    """Close the context this process built, if it built one (when `clarion worker` stops)."""
+    holder = _holder(app)
+    with holder.lock:
+        if holder.context is not None and holder.pid == os.getpid():
+            holder.context.close()
+            holder.context = None
 
 
 def _holder(app: Celery) -> _Holder:

@@ -130,6 +130,8 @@ def time_out_sending(context: WorkerContext) -> int:
     with context.sessions.begin() as session:
         count = sweepers.time_out_sending(session, now=context.clock.now(), older_than=timeout)
         count += sweepers.give_up_on_created(session, now=context.clock.now(), older_than=timeout)
+        count += sweepers.time_out_letters(session, now=context.clock.now(),
+                                           older_than=timedelta(seconds=context.settings.letter_sending_timeout_s))
     if count:
         logger.info("timed out notifications no provider reported on", extra={"count": count})
     return count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -13,11 +14,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from notifications_python_client import NotificationsAPIClient
+
+from clarion.letters import CheckedLetter, LetterContent, check_precompiled, render_pdf
 
 READY_TIMEOUT_S = 90
 DELIVERY_TIMEOUT_S = 30
@@ -188,6 +192,25 @@ def test_an_email_is_delivered_through_ses_and_sent_through_smtp(clarion_up: Up)
                                                   personalisation={"name": "you"})
     assert final_status(client, through_smtp["id"], clarion_up) == "sent"
     assert clarion_up.sandbox_stats()["smtp"]["accepted"] == 1
+
+
+def test_a_template_letter_and_a_precompiled_letter_are_received_through_dvla(clarion_up: Up) -> None:
+    client = clarion_up.client()
+    address = {"address_line_1": "Ada Lovelace", "address_line_2": "12 Example Street", "address_line_3": "SW1A 1AA"}
+    template_letter = client.send_letter_notification(template_id=clarion_up.demo()["templates"]["letter"],
+                                                      personalisation={**address, "name": "Ada"})
+    pdf = render_pdf(LetterContent(address_lines=list(address.values()), subject="Your permit",
+                                   body="Your permit is ready.", contact_block=None, date=date(2026, 11, 22))).pdf
+    precompiled = client.send_precompiled_letter_notification(reference="permit-42", pdf_file=io.BytesIO(pdf))
+
+    for sent in (template_letter, precompiled):
+        assert final_status(client, sent["id"], clarion_up, final=frozenset({"received", "technical-failure",
+                                                                              "validation-failed"})) == "received"
+        shown = client.get_pdf_for_letter(sent["id"]).read()
+        checked = check_precompiled(shown)  # the address is readable in the envelope window
+        assert isinstance(checked, CheckedLetter), checked
+        assert list(checked.address_lines[:2]) == ["Ada Lovelace", "12 Example Street"]
+    assert clarion_up.sandbox_stats()["dvla"]["accepted"] == 2
 
 
 def test_sigterm_stops_every_child(clarion_up: Up) -> None:

@@ -99,3 +99,16 @@ def test_anything_never_handed_to_a_provider_within_the_timeout_ends_technical_f
         assert sweepers.give_up_on_created(session, now=clock.now(), older_than=timedelta(hours=72)) == 3
     assert {load(sessions, i).status for i in given_up} == {"technical-failure"}
     assert load(sessions, young).status == "created"
+
+
+def test_a_letter_dvla_never_reported_on_ends_technical_failure_after_a_week(
+        add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    now = clock.now()
+    forgotten = add_notification(notification_type="letter", status="sending", sent_at=now - WEEK - HOUR)
+    recent = add_notification(notification_type="letter", status="sending", sent_at=now - WEEK + HOUR)
+    text = add_notification(status="sending", sent_at=now - WEEK - HOUR)  # texts have their own timeout
+    with sessions.begin() as session:
+        assert sweepers.time_out_letters(session, now=now, older_than=WEEK) == 1
+    assert load(sessions, forgotten).status == "technical-failure"
+    assert "DVLA" in load(sessions, forgotten).failure_reason
+    assert (load(sessions, recent).status, load(sessions, text).status) == ("sending", "sending")
