@@ -105,7 +105,7 @@ async def ses_receipt(request: Request) -> Response:
         receipt = parse.parse_ses(envelope["Message"])
     except REFUSALS as exc:
         return _refused(request, exc)
-    return _queued(intake, receipt)
+    return await _queued(intake, receipt)
 
 
 def _intake(request: Request) -> ReceiptIntake:
@@ -119,11 +119,15 @@ async def _accept_sms(request: Request, intake: ReceiptIntake, auth: BasicAuth,
         receipt = parse_body(await request.body())
     except REFUSALS as exc:
         return _refused(request, exc)
-    return _queued(intake, receipt)
+    return await _queued(intake, receipt)
 
 
-def _queued(intake: ReceiptIntake, receipt: Receipt) -> Response:
-    intake.batcher.add(receipt.channel, receipt.to_message())
+async def _queued(intake: ReceiptIntake, receipt: Receipt) -> Response:
+    """Answer success only once the receipt is on the queue: nothing else would bring back a lost one."""
+    try:
+        await intake.batcher.submit(receipt.channel, receipt.to_message())
+    except Exception:
+        return error_response(503, "ServiceUnavailable", ["could not queue the receipt; send it again"])
     return JsonResponse(SUCCESS)
 
 

@@ -5,7 +5,9 @@ the database or queues anything."""
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
+from clarion.api.app import create_app
 from clarion.config import Settings
 from tests.unit.delivery.factory import AddNotification
 from tests.unit.receipts.conftest import CERT_PATH, FIRETEXT_TOKEN, MMG_TOKEN, TOPIC_ARN, Loopback, SigningKey, \
@@ -99,12 +102,31 @@ def test_a_firetext_receipt_is_answered_at_once_and_queued(app: FastAPI, celery_
 
 
 def test_many_receipts_go_to_the_queue_in_few_messages(app: FastAPI, celery_app: Celery, seeded: Any) -> None:
-    with running(app) as client:
-        for _ in range(50):
-            client.post("/notifications/sms/mmg", json=mmg_json(uuid.uuid4()), headers=MMG_AUTH)
+    with running(app) as client, ThreadPoolExecutor(25) as pool:  # a provider posts receipts side by side
+        replies = list(pool.map(lambda _: client.post("/notifications/sms/mmg", json=mmg_json(uuid.uuid4()),
+                                                      headers=MMG_AUTH), range(50)))
+    assert {reply.status_code for reply in replies} == {200}
     messages = take_messages(celery_app, "sms-callbacks")
     assert sum(len(args[0]) for _, args in messages) == 50
     assert len(messages) < 50
+
+
+def test_a_receipt_that_cannot_be_queued_is_a_503_so_the_provider_sends_it_again(
+        make_app: Callable[[Settings], FastAPI], receipt_settings: Settings, seeded: Any,
+        sessions: sessionmaker[Session]) -> None:
+    with socket.socket() as closed:  # a broker address where nothing listens
+        closed.bind(("127.0.0.1", 0))
+        broker = f"redis://127.0.0.1:{closed.getsockname()[1]}/0"
+    unreachable = Celery("unreachable", broker=broker, set_as_current=False)
+    unreachable.conf.update(task_publish_retry=False, broker_connection_retry=False,
+                            broker_connection_max_retries=0)
+    before = database_snapshot(sessions)
+    with TestClient(create_app(receipt_settings, celery_app=unreachable)) as client:
+        reply = client.post("/notifications/sms/mmg", json=mmg_json(uuid.uuid4()), headers=MMG_AUTH)
+    assert reply.status_code == 503
+    assert reply.json()["errors"] == [{"error": "ServiceUnavailable",
+                                       "message": "could not queue the receipt; send it again"}]
+    assert database_snapshot(sessions) == before
 
 
 SMS_REFUSALS = [  # (path, request kwargs, status, message)
