@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
@@ -41,6 +41,8 @@ __all__ = [
     "DeliveryJob",
     "DeliveryOptions",
     "DeliveryOutcome",
+    "HandOff",
+    "HandOffNotRecorded",
     "deliver",
     "deliver_batch",
     "mark_technical_failure",
@@ -156,11 +158,24 @@ class AttemptResult:
 
 
 @dataclass(frozen=True)
-class _HandOff:
-    job: DeliveryJob
-    provider: str | None
-    reference: str | None
-    receipts_follow: bool = True  # False: the provider's acceptance is final (SMTP)
+class HandOff:
+    """A provider accepted a notification: what to record about it."""
+
+    notification_id: UUID
+    status: str  # `sending`, or `sent` when no receipt will follow
+    provider: str | None  # None for a test key's simulated hand-off
+    reference: str | None  # the provider's id for it (SES), if any
+    sent_at: datetime
+
+    def to_message(self) -> dict[str, Any]:
+        """JSON for a queue message (`HandOffNotRecorded`: record it later, never send again)."""
+        return {"id": str(self.notification_id), "status": self.status, "provider": self.provider,
+                "reference": self.reference, "sent_at": self.sent_at.isoformat()}
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> HandOff:
+        return cls(UUID(message["id"]), message["status"], message["provider"], message["reference"],
+                   datetime.fromisoformat(message["sent_at"]))
 
 
 def deliver(notification_id: UUID, *, sessions: sessionmaker[Session], clients: NotificationProviderClients,
@@ -186,7 +201,8 @@ def deliver_batch(notification_ids: Sequence[UUID], *, sessions: sessionmaker[Se
        redelivery) finds the claims and sends nothing.
     2. With no connection held, every provider call is started on the event loop (`run`).
     3. As calls finish, the hand-offs that finished together are recorded in one transaction, so
-       a slow provider call never delays recording the others.
+       a slow provider call never delays recording the others. Every call started is waited for
+       and accounted for, whatever else fails.
     A failed attempt comes back as an `AttemptResult` with its error, for the caller to retry;
     it must then `note_failed_attempt` to let go of the claim. A worker that dies mid-call leaves
     claims that lapse after `options.claim_lasts`.
@@ -205,14 +221,32 @@ def deliver_batch(notification_ids: Sequence[UUID], *, sessions: sessionmaker[Se
                 results[job.notification_id] = AttemptResult(job.notification_id, error=exc)
     # The session is closed here: no connection is held while providers think.
     calls: dict[Future[Any], tuple[DeliveryJob, str]] = {}
-    for job, provider in planned:
+    try:
+        for job, provider in planned:
+            if provider is None:
+                results[job.notification_id] = _without_provider(job, sessions=sessions, clock=clock)
+            else:
+                calls[run(_call_provider(job, provider, clients=clients, options=options))] = (job, provider)
+    finally:
+        results.update(_finish_calls(calls, sessions=sessions, clock=clock))
+    return [results.get(i) or AttemptResult(i, DeliveryOutcome.SKIPPED) for i in notification_ids]
+
+
+def _without_provider(job: DeliveryJob, *, sessions: sessionmaker[Session], clock: Clock) -> AttemptResult:
+    """An inactive service's notification fails; a test key's gets its simulated outcome."""
+    try:
         if not job.service_active:
             mark_technical_failure(job.notification_id, sessions=sessions, clock=clock, reason="service is inactive")
-            results[job.notification_id] = AttemptResult(job.notification_id, DeliveryOutcome.TECHNICAL_FAILURE)
-        elif provider is None:
-            results[job.notification_id] = _simulate(job, sessions=sessions, clock=clock)
-        else:
-            calls[run(_call_provider(job, provider, clients=clients, options=options))] = (job, provider)
+            return AttemptResult(job.notification_id, DeliveryOutcome.TECHNICAL_FAILURE)
+        return _simulate(job, sessions=sessions, clock=clock)
+    except Exception as exc:  # the database failed: nothing was sent, so it is simply retried
+        return AttemptResult(job.notification_id, error=exc)
+
+
+def _finish_calls(calls: dict[Future[Any], tuple[DeliveryJob, str]], *, sessions: sessionmaker[Session],
+                  clock: Clock) -> dict[UUID, AttemptResult]:
+    """Wait for every call, recording hand-offs as they finish; each database failure stays with its row."""
+    results: dict[UUID, AttemptResult] = {}
     while calls:
         done, _ = wait(calls, return_when=FIRST_COMPLETED)
         hand_offs = []
@@ -220,40 +254,50 @@ def deliver_batch(notification_ids: Sequence[UUID], *, sessions: sessionmaker[Se
             job, provider = calls.pop(future)
             error = future.exception()
             if error is None:
-                hand_offs.append(_HandOff(job, provider, *future.result()))
+                reference, receipts_follow = future.result()
+                hand_offs.append(HandOff(job.notification_id, handed_off_status(job, receipts_follow=receipts_follow),
+                                         provider, reference, clock.now()))
             elif isinstance(error, PermanentProviderError):
-                mark_technical_failure(job.notification_id, sessions=sessions, clock=clock, reason=str(error))
-                results[job.notification_id] = AttemptResult(
-                    job.notification_id, DeliveryOutcome.TECHNICAL_FAILURE, provider=provider)
+                results[job.notification_id] = _refused(job, provider, error, sessions=sessions, clock=clock)
             else:
                 results[job.notification_id] = AttemptResult(job.notification_id, error=error, provider=provider)
         if hand_offs:
-            results.update(_record(hand_offs, sessions=sessions, clock=clock))
-    return [results.get(i) or AttemptResult(i, DeliveryOutcome.SKIPPED) for i in notification_ids]
+            results.update(_record(hand_offs, sessions=sessions))
+    return results
 
 
-def _record(hand_offs: list[_HandOff], *, sessions: sessionmaker[Session], clock: Clock) -> dict[UUID, AttemptResult]:
+def _refused(job: DeliveryJob, provider: str, error: PermanentProviderError, *, sessions: sessionmaker[Session],
+             clock: Clock) -> AttemptResult:
+    try:
+        mark_technical_failure(job.notification_id, sessions=sessions, clock=clock, reason=str(error))
+    except Exception as exc:  # retried: the provider will refuse it again, and then it is recorded
+        return AttemptResult(job.notification_id, error=exc, provider=provider)
+    return AttemptResult(job.notification_id, DeliveryOutcome.TECHNICAL_FAILURE, provider=provider)
+
+
+def _record(hand_offs: list[HandOff], *, sessions: sessionmaker[Session]) -> dict[UUID, AttemptResult]:
     try:
         with sessions.begin() as session:
-            record_hand_offs(session, hand_offs, now=clock.now())
-    except Exception as exc:
-        # The providers have them: retrying would send them twice. The claims stay, so nothing
-        # resends them while the claims last; the error is loud because the rows still say `created`.
+            record_hand_offs(session, hand_offs)
+    except Exception:
+        # The providers have them: sending again would send them twice. Each comes back as
+        # HandOffNotRecorded, which the caller records later through the queue; the claims stop
+        # anything resending them meanwhile.
         logger.exception("providers accepted notifications the database did not record",
                          extra={"count": len(hand_offs)})
-        return {h.job.notification_id: AttemptResult(
-            h.job.notification_id, error=HandOffNotRecorded(h.job.notification_id, h.provider or "simulated"),
-            provider=h.provider) for h in hand_offs}
-    return {h.job.notification_id: AttemptResult(h.job.notification_id, DeliveryOutcome.HANDED_OFF,
+        return {h.notification_id: AttemptResult(h.notification_id, error=HandOffNotRecorded(h),
                                                  provider=h.provider) for h in hand_offs}
+    return {h.notification_id: AttemptResult(h.notification_id, DeliveryOutcome.HANDED_OFF, provider=h.provider)
+            for h in hand_offs}
 
 
 class HandOffNotRecorded(Exception):
-    """A provider accepted the notification but the database did not record it; never retry the send."""
+    """A provider accepted the notification but the database did not record it; record it, never resend."""
 
-    def __init__(self, notification_id: UUID, provider: str) -> None:
-        super().__init__(f"{provider} accepted notification {notification_id} but the hand-off was not recorded")
-        self.notification_id, self.provider = notification_id, provider
+    def __init__(self, hand_off: HandOff) -> None:
+        super().__init__(f"{hand_off.provider or 'simulated'} accepted notification {hand_off.notification_id} "
+                         f"but the hand-off was not recorded")
+        self.hand_off = hand_off
 
 
 def claim_jobs(session: Session, notification_ids: Sequence[UUID], *, now: datetime,
@@ -306,7 +350,7 @@ def email_message(job: DeliveryJob, options: DeliveryOptions) -> EmailMessage:
                         headers=headers, reference=str(job.notification_id))
 
 
-def record_hand_offs(session: Session, hand_offs: Sequence[_HandOff], *, now: datetime) -> None:
+def record_hand_offs(session: Session, hand_offs: Sequence[HandOff]) -> None:
     """Record hand-offs (sent_at, sent_by, reference) and move each status on if the table allows.
 
     A fast receipt may already have moved a status on; then the hand-off is recorded and the
@@ -316,25 +360,22 @@ def record_hand_offs(session: Session, hand_offs: Sequence[_HandOff], *, now: da
     n = notifications.c
     by_status: dict[str, list[dict[str, object]]] = {}
     for hand_off in hand_offs:
-        # Every value is a parameter of every row: in an executemany, a literal in .values() would
-        # reach only the first row.
-        by_status.setdefault(handed_off_status(hand_off), []).append(
-            {"b_id": hand_off.job.notification_id, "b_provider": hand_off.provider, "b_reference": hand_off.reference,
-             "b_now": now})
+        by_status.setdefault(hand_off.status, []).append(
+            {"b_id": hand_off.notification_id, "b_provider": hand_off.provider, "b_reference": hand_off.reference,
+             "b_sent_at": hand_off.sent_at})
     for new_status, rows in by_status.items():
         # Status names inline, not as an expanding IN parameter, which executemany cannot take.
         moves = n.status.in_([literal_column(f"'{name}'") for name in sorted(status.previous_statuses(new_status))])
         session.connection().execute(update(notifications).where(n.id == bindparam("b_id")).values(
-            status=case((moves, new_status), else_=n.status), sent_at=bindparam("b_now"),
-            sent_by=bindparam("b_provider"), updated_at=bindparam("b_now"), delivery_claimed_at=null(),
+            status=case((moves, new_status), else_=n.status), sent_at=bindparam("b_sent_at"),
+            sent_by=bindparam("b_provider"), updated_at=bindparam("b_sent_at"), delivery_claimed_at=null(),
             reference=func.coalesce(bindparam("b_reference"), n.reference),
         ), rows)
 
 
-def handed_off_status(hand_off: _HandOff) -> str:
+def handed_off_status(job: DeliveryJob, *, receipts_follow: bool = True) -> str:
     """`sent` when no receipt will follow (an international text, an SMTP relay), otherwise `sending`."""
-    job = hand_off.job
-    if not hand_off.receipts_follow or (job.notification_type == "sms" and job.international):
+    if not receipts_follow or (job.notification_type == "sms" and job.international):
         return status.SENT
     return status.SENDING
 
@@ -343,7 +384,7 @@ def _simulate(job: DeliveryJob, *, sessions: sessionmaker[Session], clock: Clock
     reference = str(uuid.uuid4()) if job.notification_type == "email" else None
     now = clock.now()
     with sessions.begin() as session:
-        record_hand_offs(session, [_HandOff(replace(job, international=False), None, reference)], now=now)
+        record_hand_offs(session, [HandOff(job.notification_id, status.SENDING, None, reference, now)])
         apply.apply_status(session, job.notification_id, simulated_outcome(job.notification_type, job.to),
                            now=now)
     return AttemptResult(job.notification_id, DeliveryOutcome.SIMULATED)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 from uuid import UUID
 
 from celery import Celery
 
-from clarion.worker.queues import DELIVERY_QUEUES, DELIVERY_TASKS, RETRY_QUEUE
+from clarion.worker.queues import DELIVERY_QUEUES, DELIVERY_TASKS, RECORD_HAND_OFF_TASK, RETRY_QUEUE
 
-__all__ = ["DELIVERY_BATCH_SIZE", "chunked", "enqueue_delivery", "enqueue_retry"]
+__all__ = ["DELIVERY_BATCH_SIZE", "chunked", "enqueue_delivery", "enqueue_record_hand_off", "enqueue_retry"]
 
 DELIVERY_BATCH_SIZE = 100  # ids per message: a Celery message costs ~1 ms, one id's delivery far more
 
@@ -33,6 +34,12 @@ def enqueue_retry(celery_app: Celery, notification_type: str, notification_id: U
     """Send one id back for attempt number `attempt`, on the retry queue, after `countdown` seconds."""
     celery_app.send_task(_task_for(notification_type), args=[[str(notification_id)], attempt],
                          queue=RETRY_QUEUE, countdown=countdown or None)
+
+
+def enqueue_record_hand_off(celery_app: Celery, hand_off: dict[str, Any], *, attempt: int = 0,
+                            countdown: float | None = None) -> None:
+    """Ask a worker to record a hand-off the database refused: the provider has it, so never resend it."""
+    celery_app.send_task(RECORD_HAND_OFF_TASK, args=[hand_off, attempt], queue=RETRY_QUEUE, countdown=countdown)
 
 
 def chunked(ids: Iterable[UUID], size: int = DELIVERY_BATCH_SIZE) -> Iterator[list[UUID]]:

@@ -30,5 +30,6 @@ DELIVERY_QUEUES: Mapping[str, str] = {"sms": SEND_SMS_QUEUE, "email": SEND_EMAIL
                                       "letter": CREATE_LETTERS_PDF_QUEUE}
 DELIVERY_TASKS: Mapping[str, str] = {"sms": "deliver_sms", "email": "deliver_email", "letter": PREPARE_LETTERS_TASK}
 REQUEUE_TASK = "requeue_created_notifications"
+RECORD_HAND_OFF_TASK = "record_hand_off"
 TIMEOUT_TASK = "timeout_sending_notifications"
 PURGE_LIMITS_TASK = "purge_limit_counters"

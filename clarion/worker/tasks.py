@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from celery import Celery, Task, shared_task
@@ -20,12 +21,14 @@ from clarion.providers.errors import ProviderError
 from clarion.routing.select import NoActiveProvider
 from clarion.worker import dispatch
 from clarion.worker.context import WorkerContext, worker_context
-from clarion.worker.queues import PURGE_LIMITS_TASK, REQUEUE_TASK, TIMEOUT_TASK
+from clarion.worker.queues import PURGE_LIMITS_TASK, RECORD_HAND_OFF_TASK, REQUEUE_TASK, TIMEOUT_TASK
 
-__all__ = ["deliver_email", "retry_or_give_up", "deliver_sms", "purge_limit_counters", "requeue_created",
+__all__ = ["deliver_email", "deliver_sms", "purge_limit_counters", "record_hand_off", "requeue_created", "retry_or_give_up",
            "requeue_created_notifications", "time_out_sending", "timeout_sending_notifications"]
 
 logger = logging.getLogger(__name__)
+# A hand-off the database refused is recorded later: after 5 s, doubling to every 5 minutes, for a day.
+RECORD_RETRY_S, RECORD_RETRY_MAX_S, RECORD_MAX_ATTEMPTS = 5, 300, 300
 REQUEUE_LIMIT = 10_000  # per channel per sweep; the next sweep takes the rest
 EXPECTED_FAILURES = (ProviderError, NoActiveProvider)  # logged without a traceback
 
@@ -40,6 +43,23 @@ def deliver_sms(self: Task, notification_ids: list[str], attempt: int = 0) -> No
 def deliver_email(self: Task, notification_ids: list[str], attempt: int = 0) -> None:
     """Queue adapter for clarion.delivery.send.deliver: a batch of emails."""
     _deliver_batch(self.app, "email", notification_ids, attempt)
+
+
+@shared_task(bind=True, name=RECORD_HAND_OFF_TASK, acks_late=True, ignore_result=True)
+def record_hand_off(self: Task, hand_off: dict[str, Any], attempt: int = 0) -> None:
+    """Record a hand-off the delivery attempt could not; retried with backoff for a day, never resent."""
+    context = worker_context(self.app)
+    try:
+        with context.sessions.begin() as session:
+            send.record_hand_offs(session, [send.HandOff.from_message(hand_off)])
+    except Exception:
+        fields = {"notification_id": hand_off.get("id"), "attempt": attempt}
+        if attempt >= RECORD_MAX_ATTEMPTS:
+            logger.exception("gave up recording a hand-off; the notification may be sent again", extra=fields)
+            return
+        logger.exception("could not record a hand-off yet", extra=fields)
+        countdown = min(RECORD_RETRY_MAX_S, RECORD_RETRY_S * 2 ** attempt)
+        dispatch.enqueue_record_hand_off(self.app, hand_off, attempt=attempt + 1, countdown=countdown)
 
 
 @shared_task(bind=True, name=REQUEUE_TASK, ignore_result=True)
@@ -90,8 +110,10 @@ def retry_or_give_up(app: Celery, context: WorkerContext, notification_type: str
     notification_id, error = result.notification_id, result.error
     fields = {"notification_id": str(notification_id), "attempt": attempt, "provider": result.provider}
     if isinstance(error, send.HandOffNotRecorded):
-        # Never retried: that would send it again. Its claim stops other copies until it lapses.
-        logger.error("a provider accepted a notification the database did not record", extra=fields)
+        # Never sent again: the hand-off itself is recorded later, through the queue.
+        logger.error("a provider accepted a notification the database did not record; recording it later",
+                     extra=fields)
+        dispatch.enqueue_record_hand_off(app, error.hand_off.to_message(), countdown=RECORD_RETRY_S)
         return
     if isinstance(error, EXPECTED_FAILURES):
         logger.warning("delivery attempt failed", extra={**fields, "error": str(error)})

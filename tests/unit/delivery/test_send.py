@@ -208,7 +208,7 @@ def test_a_failed_attempt_lets_go_of_its_claim_so_the_retry_can_send(
     assert deliver(notification_id, sessions, clock, provider) is DeliveryOutcome.HANDED_OFF
 
 
-def test_a_hand_off_the_database_did_not_record_is_never_sent_again(
+def test_a_hand_off_the_database_did_not_record_is_not_sent_again_while_claimed(
         add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock,
         engine: Engine) -> None:
     notification_id = add_notification(key_type="normal")
@@ -220,12 +220,15 @@ def test_a_hand_off_the_database_did_not_record_is_never_sent_again(
 
     event.listen(engine, "before_cursor_execute", refuse_the_hand_off)
     try:
-        with pytest.raises(send.HandOffNotRecorded):
+        with pytest.raises(send.HandOffNotRecorded) as raised:
             deliver(notification_id, sessions, clock, provider)
     finally:
         event.remove(engine, "before_cursor_execute", refuse_the_hand_off)
     assert deliver(notification_id, sessions, clock, provider) is DeliveryOutcome.SKIPPED
     assert len(provider.sent) == 1
+    hand_off = raised.value.hand_off  # what the worker records later through the queue (tests/unit/worker)
+    assert (hand_off.notification_id, hand_off.status, hand_off.provider) == (notification_id, "sending", "mmg")
+    assert send.HandOff.from_message(hand_off.to_message()) == hand_off
 
 
 def test_an_emails_markdown_becomes_html_and_plain_text_at_delivery(
@@ -259,3 +262,28 @@ def test_a_batch_is_handed_off_with_every_row_recorded(
     assert {(r.status, r.sent_by, r.sent_at, r.delivery_claimed_at) for r in rows} == {
         ("sending", "mmg", clock.now(), None)}
     assert sorted(m.reference for m in mmg.sent) == sorted(str(i) for i in ids)
+
+
+def test_a_database_failure_for_one_notification_leaves_the_rest_of_the_batch_recorded(
+        add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock,
+        engine: Engine) -> None:
+    refused, accepted = add_notification(key_type="normal"), add_notification(key_type="normal")
+
+    def refuse_one(message: SmsMessage) -> None:
+        if message.reference == str(refused):
+            raise PermanentProviderError("mmg", "HTTP 400 invalid number")
+
+    def fail_the_failure_write(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "failure_reason" in statement:
+            raise RuntimeError("database went away")
+
+    mmg = FakeSms(clock=clock, during=refuse_one)
+    event.listen(engine, "before_cursor_execute", fail_the_failure_write)
+    try:
+        results = send.deliver_batch([refused, accepted], sessions=sessions, clients=NotificationProviderClients([mmg]),
+                                     clock=clock, options=OPTIONS)
+    finally:
+        event.remove(engine, "before_cursor_execute", fail_the_failure_write)
+    assert results[0].error is not None and results[0].outcome is None  # retried: nothing was recorded
+    assert results[1].outcome is DeliveryOutcome.HANDED_OFF
+    assert (load(sessions, accepted).status, load(sessions, refused).status) == ("sending", "created")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from clarion.clock import ManualClock
@@ -18,6 +18,7 @@ from clarion.db.models import LimitCounter
 from clarion.providers.registry import NotificationProviderClients
 from clarion.worker import dispatch, schedule
 from clarion.worker.context import WorkerContext, install_context, worker_context
+from clarion.worker.tasks import requeue_created
 from clarion.worker.retry import RetryPolicy
 from tests.unit.delivery.factory import AddNotification, load
 from tests.unit.delivery.fakes import FakeSms
@@ -183,3 +184,35 @@ def test_the_hourly_purge_deletes_only_spent_limit_rows(celery_app: Celery, cloc
     assert celery_app.tasks["purge_limit_counters"]() == 2
     with sessions() as session:
         assert sorted(session.scalars(select(LimitCounter.key))) == ["s-sms-2026-01-05-count", "t-tokens-normal"]
+
+
+def test_a_hand_off_the_database_refused_is_recorded_later_and_never_sent_again(
+        celery_app: Celery, clock: ManualClock, add_notification: AddNotification,
+        sessions: sessionmaker[Session]) -> None:
+    mmg = FakeSms(clock=clock)
+    install_context(celery_app, replace(worker_context(celery_app), clients=NotificationProviderClients([mmg])))
+    engine: Engine = worker_context(celery_app).sessions.kw["bind"]  # the worker's own engine
+    real = add_notification(key_type="normal")
+    refusals = {"left": 2}  # the attempt's write and the first deferred one fail; the database then recovers
+
+    def refuse_hand_offs(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("UPDATE notifications SET status") and "sent_at" in statement and refusals["left"]:
+            refusals["left"] -= 1
+            raise RuntimeError("database went away")
+
+    event.listen(engine, "before_cursor_execute", refuse_hand_offs)
+    try:
+        celery_app.tasks["deliver_sms"]([str(real)], 0)
+        [(_, args)] = take_messages(celery_app, "retry-tasks")
+        assert args[0]["id"] == str(real) and args[0]["provider"] == "mmg"  # a record task, not a resend
+        celery_app.tasks["record_hand_off"](*args)
+        [(headers, retry_args)] = take_messages(celery_app, "retry-tasks")
+        assert retry_args[1] == 1 and headers["eta"] is not None
+        clock.advance(hours=2)  # the claim has lapsed and the sweeper's age has passed
+        celery_app.tasks["record_hand_off"](*retry_args)
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_hand_offs)
+    row = load(sessions, real)
+    assert (row.status, row.sent_by, row.delivery_claimed_at) == ("sending", "mmg", None)
+    assert requeue_created(celery_app, worker_context(celery_app)) == 0
+    assert len(mmg.sent) == 1
