@@ -66,8 +66,10 @@ class WorkerContext:
 
     def close(self) -> None:
         """Close the provider clients and their sessions, then the event loop (at worker shutdown)."""
-        self.loop.call(self.clients.close())
-        self.loop.close()
+        try:
+            self.loop.call(self.clients.close())
+        finally:
+            self.loop.close()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None,

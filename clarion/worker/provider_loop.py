@@ -36,9 +36,19 @@ class ProviderLoop:
         return self.run(coroutine).result()
 
     def close(self) -> None:
-        """Stop the loop and its thread."""
+        """Cancel what is still running on the loop, then stop the loop and its thread."""
         if self._loop.is_closed():
             return
+        self.call(_drain())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+
+async def _drain() -> None:
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    await asyncio.get_running_loop().shutdown_default_executor()
