@@ -33,6 +33,7 @@ from clarion.db.engine import make_engine, make_sessions
 from clarion.db.migrate import upgrade
 from clarion.demo import ensure_demo, example
 from clarion.logs import configure_logging
+from clarion.sandbox import ses_events
 
 __all__ = ["Supervisor", "run_up"]
 
@@ -117,7 +118,8 @@ def run_up(settings: Settings, *, host: str = "127.0.0.1", exit_after: float | N
     if with_sandbox:
         supervisor.environment = sandbox_environment(
             sandbox_url=f"http://127.0.0.1:{settings.sandbox_port}", api_url=settings.api_host_name,
-            smtp_port=settings.sandbox_smtp_port, receipt_token=_receipt_token(data_dir), environ=os.environ)
+            smtp_port=settings.sandbox_smtp_port, receipt_token=_receipt_token(data_dir), environ=os.environ,
+            aws_region=settings.aws_region)
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return _supervise(supervisor, settings, demo, exit_after=exit_after, with_sandbox=with_sandbox, out=out)
@@ -137,7 +139,7 @@ SANDBOX_AWS_CREDENTIAL = "clarion-sandbox"
 
 
 def sandbox_environment(*, sandbox_url: str, api_url: str, smtp_port: int, receipt_token: str,
-                        environ: Mapping[str, str]) -> dict[str, str]:
+                        environ: Mapping[str, str], aws_region: str = "eu-west-1") -> dict[str, str]:
     """Settings that point each provider at the sandbox, for every provider the environment leaves unset.
 
     A provider counts as configured when its address is set (MMG_URL, FIRETEXT_URL, SES_ENDPOINT_URL,
@@ -153,7 +155,8 @@ def sandbox_environment(*, sandbox_url: str, api_url: str, smtp_port: int, recei
                          "FIRETEXT_INBOUND_SMS_AUTH": tokens},
         "SES_ENDPOINT_URL": {"SES_ENDPOINT_URL": sandbox_url, "AWS_ACCESS_KEY_ID": SANDBOX_AWS_CREDENTIAL,
                              "AWS_SECRET_ACCESS_KEY": SANDBOX_AWS_CREDENTIAL,
-                             "SNS_SIGNING_CERT_URL_PREFIXES": json.dumps([f"{sandbox_url}/"])},
+                             "SNS_SIGNING_CERT_URL_PREFIXES": json.dumps([f"{sandbox_url}/"]),
+                             "SNS_TOPIC_ARNS": json.dumps([ses_events.topic_arn(aws_region)])},
         "SMTP_HOST": {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port), "SMTP_STARTTLS": "false"},
         "DVLA_API_BASE_URL": {"DVLA_API_BASE_URL": sandbox_url},
     }

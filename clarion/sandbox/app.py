@@ -24,7 +24,7 @@ from clarion.logs import configure_logging
 from clarion.sandbox import control, dvla, firetext, mmg, ses, smtp
 from clarion.sandbox.faults import FaultBoard
 from clarion.sandbox.poster import ReceiptScheduler
-from clarion.sandbox.ses_events import ACCOUNT_ID
+from clarion.sandbox.ses_events import topic_arn
 from clarion.sandbox.sns_signing import CERTIFICATE_PATH, SnsSigner
 from clarion.sandbox.state import SandboxConfig, SandboxState
 from clarion.sandbox.stats import Stats
@@ -56,7 +56,7 @@ def build_state(config: SandboxConfig, *, public_url: str, clock: Clock, rng: ra
     signer = SnsSigner(
         certificate_url=public_url + CERTIFICATE_PATH,
         unsubscribe_url=public_url + "/_sandbox/sns/unsubscribe",
-        topic_arn=f"arn:aws:sns:{config.aws_region}:{ACCOUNT_ID}:clarion-sandbox-ses-events",
+        topic_arn=topic_arn(config.aws_region),
         now=clock.now(), signature_version=config.sns_signature_version)
     return SandboxState(
         config=config, public_url=public_url, clock=clock, rng=rng,

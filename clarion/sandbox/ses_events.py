@@ -17,11 +17,18 @@ import orjson
 from clarion.sandbox.outcomes import Outcome
 from clarion.sandbox.sns_signing import sns_timestamp
 
-__all__ = ["ACCOUNT_ID", "SentEmail", "ses_event"]
+__all__ = ["ACCOUNT_ID", "SentEmail", "ses_event", "topic_arn"]
 
 ACCOUNT_ID = "123456789012"  # AWS's documentation account
 REPORTING_MTA = "a8-70.smtp-out.amazonses.com"
 REMOTE_MTA_IP = "127.0.0.1"
+
+
+def topic_arn(aws_region: str) -> str:
+    """The SNS topic the sandbox's SES events come from (clarion accepts only topics in SNS_TOPIC_ARNS)."""
+    return f"arn:aws:sns:{aws_region}:{ACCOUNT_ID}:clarion-sandbox-ses-events"
+
+
 BOUNCES = {  # outcome -> (bounceType, bounceSubType, status, diagnosticCode)
     Outcome.PERMANENT_FAILURE: ("Permanent", "General", "5.1.1", "smtp; 550 5.1.1 user unknown"),
     Outcome.TEMPORARY_FAILURE: ("Transient", "MailboxFull", "4.2.2", "smtp; 452 4.2.2 mailbox full"),
