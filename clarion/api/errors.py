@@ -23,6 +23,7 @@ from clarion import templates
 from clarion.api.auth import AuthError
 from clarion.api.responses import JsonResponse, notify_error_body
 from clarion.delivery import intake
+from clarion.letters import StorageError
 
 __all__ = [
     "BadRequest", "CatchAllMiddleware", "InvalidJson", "NOTIFY_ERRORS", "NoResultFound", "PDFNotReady",
@@ -76,6 +77,7 @@ NOTIFY_ERRORS: dict[type[Exception], tuple[int | None, str]] = {
     InvalidJson: (400, "BadRequestError"),
     PDFNotReady: (400, "PDFNotReadyError"),
     BadRequest: (400, "BadRequestError"),
+    StorageError: (503, "ServiceUnavailable"),  # the letter store failed: nothing was accepted; send again
 }
 HTTP_ERROR_NAMES = {404: "NotFound", 405: "MethodNotAllowed", 413: "RequestEntityTooLarge"}
 HTTP_ERROR_MESSAGES = {

@@ -7,6 +7,7 @@ and checked; both end in the PDF store with their sheets recorded as billable un
                                      `--check PDF and address--> validation-failed "<Notify's reason>"
                                                              `-> created, units = sheets (ready; PDF moved)
   test key          prepared the same way, but ends (or stays) `delivered` and is never printed
+                    (one that cannot be rendered stays `delivered` with the reason as failure_reason)
 
 A letter is ready to print when it is `created` with billable units; `clarion.delivery.letter_printing`
 hands ready letters to DVLA. A queue message carries a batch of ids: they are claimed and read in one
@@ -14,9 +15,10 @@ short transaction (a second copy of the message finds the claims and does nothin
 prepared with no connection held and its outcome written in its own short transaction. Statuses only
 move by compare-and-set on the current status (the table in `clarion.delivery.status`).
 
-A store or scanner that fails for a while comes back as an error for the caller to retry; a letter
-that can never be prepared (its PDF vanished, rendering fails) ends `technical-failure`. Invalid PDFs
-stay in the scan store (Notify's invalid-PDF bucket), so GET .../pdf can show what was refused.
+A store, scanner or database that fails for a while comes back as an error for that letter alone (the
+rest of the batch is prepared) for the caller to retry; a letter that can never be prepared (its PDF
+vanished, rendering fails) ends `technical-failure`. Invalid PDFs stay in the scan store (Notify's
+invalid-PDF bucket), so GET .../pdf can show what was refused.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ class PrepareOutcome(StrEnum):
     SKIPPED = "skipped"  # already prepared, claimed by another worker, or not a letter
     READY = "ready"  # `created` with its PDF stored: DVLA may have it
     TEST_KEY = "test-key"  # a test-key letter's PDF was stored; it is `delivered` and never printed
+    TEST_KEY_NOT_PREPARED = "test-key-not-prepared"  # stays `delivered`, with no PDF and the reason recorded
     VALIDATION_FAILED = "validation-failed"
     VIRUS_SCAN_FAILED = "virus-scan-failed"
     TECHNICAL_FAILURE = "technical-failure"
@@ -144,10 +147,21 @@ def _prepare_one(letter: _Letter, *, sessions: sessionmaker[Session], stores: Le
     except (StorageError, ScannerUnavailable) as exc:
         log.warning("letter not prepared; it will be retried",
                     extra={"notification_id": str(letter.id), "error": str(exc)})
-        release_claim(sessions, letter.id, clock=clock)
-        return PrepareResult(letter.id, error=exc)
+        return _retry_later(letter.id, exc, sessions=sessions, clock=clock)
+    except Exception as exc:  # a database error, say: retry this letter and go on with the rest of the batch
+        log.exception("letter not prepared; it will be retried", extra={"notification_id": str(letter.id)})
+        return _retry_later(letter.id, exc, sessions=sessions, clock=clock)
     log.info("letter prepared", extra={"notification_id": str(letter.id), "outcome": outcome.value})
     return PrepareResult(letter.id, outcome)
+
+
+def _retry_later(notification_id: UUID, error: Exception, *, sessions: sessionmaker[Session],
+                 clock: Clock) -> PrepareResult:
+    try:
+        release_claim(sessions, notification_id, clock=clock)
+    except Exception:  # the claim lapses by itself; the retry (or the hourly sweep) takes the letter then
+        log.exception("could not release a letter's claim", extra={"notification_id": str(notification_id)})
+    return PrepareResult(notification_id, error=error)
 
 
 def _render(letter: _Letter, *, sessions: sessionmaker[Session], stores: LetterStores, clock: Clock,
@@ -218,10 +232,22 @@ def _fail(sessions: sessionmaker[Session], letter: _Letter, new_status: str, rea
     with sessions.begin() as session:
         moved = move_status(session, letter.id, new_status, now=clock.now(), failure_reason=reason,
                             delivery_claimed_at=None)
-    if not moved:  # e.g. a test-key letter, already `delivered`: it keeps its status
-        release_claim(sessions, letter.id, clock=clock)
-        return PrepareOutcome.SKIPPED
-    return PrepareOutcome(new_status)
+    if moved:
+        return PrepareOutcome(new_status)
+    if letter.test_key and letter.status == status.DELIVERED:
+        # `delivered` is final, so it keeps its status; the reason it has no PDF is recorded instead,
+        # which stops the hourly sweep re-queueing it (`_unprepared`).
+        with sessions.begin() as session:
+            _set_aside(session, letter.id, reason=reason)
+        return PrepareOutcome.TEST_KEY_NOT_PREPARED
+    release_claim(sessions, letter.id, clock=clock)  # its status moved on meanwhile (cancelled, say)
+    return PrepareOutcome.SKIPPED
+
+
+def _set_aside(session: Session, notification_id: UUID, *, reason: str) -> None:
+    n = notifications.c
+    session.execute(update(notifications).where(n.id == notification_id, n.key_type == "test")
+                    .values(failure_reason=reason, delivery_claimed_at=None))
 
 
 def move_status(session: Session, notification_id: UUID, new_status: str, *, now: datetime, **values: Any) -> bool:
@@ -260,7 +286,7 @@ def _unprepared(now: datetime, lasts: timedelta) -> Any:
     waiting = or_(
         n.status == status.PENDING_VIRUS_CHECK,
         and_(n.status == status.CREATED, n.billable_units == 0),
-        and_(n.status == status.DELIVERED, n.key_type == "test", n.billable_units == 0),
+        and_(n.status == status.DELIVERED, n.key_type == "test", n.billable_units == 0, n.failure_reason.is_(None)),
     )
     return and_(n.notification_type == "letter", waiting,
                 or_(n.delivery_claimed_at.is_(None), n.delivery_claimed_at < now - lasts))

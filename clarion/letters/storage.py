@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from urllib3.exceptions import HTTPError
 
 from clarion.config import Settings
 
@@ -145,7 +146,10 @@ class S3Store:
             reply = self._call("get_object", Key=check_key(key))
         except _NotFound:
             return None
-        return reply["Body"].read()
+        try:
+            return reply["Body"].read()  # the body streams after the call returned: it can fail on its own
+        except (BotoCoreError, HTTPError, OSError) as exc:
+            raise StorageError(f"S3 get_object on bucket {self.bucket} failed while reading {key}: {exc}") from exc
 
     def exists(self, key: str) -> bool:
         """Whether the object exists (a HEAD request)."""

@@ -22,6 +22,7 @@ from uuid import UUID
 
 from celery import Celery, Task, shared_task
 
+from clarion.config import Settings
 from clarion.delivery import letter_printing, letters, send
 from clarion.worker import dispatch
 from clarion.worker.context import LetterParts, WorkerContext, worker_context
@@ -33,8 +34,8 @@ from clarion.worker.queues import (
     SEND_LETTERS_TASK,
 )
 
-__all__ = ["collate", "collate_letters", "enqueue_sending", "prepare", "prepare_letters", "send_to_dvla",
-           "send_letters_to_dvla"]
+__all__ = ["collate", "collate_letters", "enqueue_sending", "prepare", "prepare_letters", "recollect_after",
+           "send_to_dvla", "send_letters_to_dvla"]
 
 logger = logging.getLogger(__name__)
 Requeue = Callable[[UUID, int, int], None]  # (id, next attempt, countdown seconds)
@@ -85,7 +86,8 @@ def send_to_dvla(app: Celery, context: WorkerContext, ids: list[UUID], attempt: 
         return
     results = letter_printing.send_letters(ids, sessions=context.sessions, pdfs=parts.stores.pdf,
                                            client=parts.printer, clock=context.clock,
-                                           claim_lasts=parts.options.claim_lasts, run=context.run)
+                                           claim_lasts=parts.options.claim_lasts, run=context.run,
+                                           pdf_readers=context.settings.letter_pdf_readers)
     for result in results:
         if isinstance(result.error, letter_printing.SendingNotRecorded):
             continue  # DVLA has it; collation finds it once its claim lapses, and DVLA's 409 settles it
@@ -106,14 +108,12 @@ def collate(app: Celery, context: WorkerContext) -> int:
     """Queue due letters for DVLA and unprepared ones for preparing; give up on unchecked ones. Returns how many."""
     settings, now = context.settings, context.clock.now()
     lasts = timedelta(seconds=settings.delivery_claim_s)
-    # A letter touched this recently has a message on its way (its preparation, or a retry's countdown).
-    settle = timedelta(seconds=settings.delivery_retry_delay_s if settings.letters_send_mode == "daily"
-                       else settings.requeue_created_after_s)
     made_before, untouched_since = letter_printing.due_window(settings.letters_send_mode, now,
-                                                              cutoff_time=settings.letters_cutoff_time, settle=settle)
-    with context.sessions.begin() as session:
-        due = letter_printing.letters_due(session, made_before=made_before, untouched_since=untouched_since, now=now,
-                                          lasts=lasts, limit=COLLATE_LIMIT)
+                                                              cutoff_time=settings.letters_cutoff_time,
+                                                              settle=recollect_after(settings))
+    with context.sessions.begin() as session:  # stamped and committed first, then queued
+        due = letter_printing.collect_due(session, made_before=made_before, untouched_since=untouched_since,
+                                          now=now, lasts=lasts, limit=COLLATE_LIMIT)
     enqueue_sending(app, due)
     with context.sessions.begin() as session:
         unprepared = letters.requeue_unprepared(
@@ -126,6 +126,20 @@ def collate(app: Celery, context: WorkerContext) -> int:
     if due or unprepared or given_up:
         logger.info("letters collated", extra={"due": len(due), "requeued": len(unprepared), "given_up": given_up})
     return len(due) + len(unprepared) + given_up
+
+
+def recollect_after(settings: Settings) -> timedelta:
+    """How long a ready letter must go untouched before collation queues it (again).
+
+    Every attempt touches the letter (collation's stamp, a failed attempt's release), and a retry runs at
+    most DELIVERY_RETRY_DELAY_S after that, so twice the delay leaves a retry chain alone, with a
+    delay's worth of room for a busy queue, and only a letter whose message was lost is queued again.
+    In as_ready mode each letter was queued when it was prepared: wait REQUEUE_CREATED_AFTER_S too.
+    """
+    settle_s = 2 * settings.delivery_retry_delay_s
+    if settings.letters_send_mode == "as_ready":
+        settle_s = max(settle_s, settings.requeue_created_after_s)
+    return timedelta(seconds=settle_s)
 
 
 def _retry_or_give_up(context: WorkerContext, notification_id: UUID, error: Exception, attempt: int,

@@ -4,12 +4,14 @@ Every rule lives in `clarion.delivery.intake`; this module supplies the cached s
 writes the row with one Core INSERT, and hands the id to the enqueue batcher after the commit
 (style §3.3). Simulated recipients are answered 201 without being stored, counted or queued.
 A precompiled letter's PDF is stored in the scan store before its row is written, so a worker that
-reads the row always finds the file.
+reads the row always finds the file, and before the daily limit counts it, as clarion.limits has no
+way to give a reservation back; a store that fails is answered 503 (StorageError).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -24,9 +26,11 @@ from clarion.delivery.intake import (
     PrecompiledLetterRequest,
     SmsRequest,
 )
-from clarion.letters import letter_key
+from clarion.letters import StorageError, letter_key
 
 __all__ = ["send", "send_precompiled_letter"]
+
+log = logging.getLogger(__name__)
 
 # Every kind is queued: texts and emails to delivery, letters to be rendered or scanned (test-key
 # letters too, so their PDF exists; they are never printed).
@@ -55,11 +59,33 @@ async def send_precompiled_letter(api: ApiContext, caller: Caller, request: Prec
     if api.settings.api_rate_limit_enabled:
         await intake.check_rate_limit(api.limits, caller, now=now)
     accepted, pdf = intake.accept_precompiled_letter(request, caller=caller, now=now)
-    await _reserve_daily_limits(api, caller, accepted, now)
-    await asyncio.to_thread(api.letters.scan.put, letter_key(accepted.id), pdf)  # boto3 and file writes block
+    # Stored before the daily limit is counted: a reservation cannot be given back, so a store that is
+    # down must not use up the day's letters. A refused letter's file is removed again.
+    await _store_precompiled(api, accepted, pdf)
+    try:
+        await _reserve_daily_limits(api, caller, accepted, now)
+    except intake.DailyLimitExceeded:
+        await _discard_precompiled(api, accepted)
+        raise
     await _insert_and_queue(api, caller, accepted, "letter")
     row = accepted.row
     return {"id": str(row["id"]), "reference": row["client_reference"], "postage": row["postage"]}
+
+
+async def _store_precompiled(api: ApiContext, accepted: Accepted, pdf: bytes) -> None:
+    try:
+        await asyncio.to_thread(api.letters.scan.put, letter_key(accepted.id), pdf)  # boto3 and file writes block
+    except StorageError as exc:
+        log.warning("precompiled letter not stored", extra={"notification_id": str(accepted.id), "error": str(exc)})
+        raise StorageError("The letter could not be stored just now; send it again later") from None
+
+
+async def _discard_precompiled(api: ApiContext, accepted: Accepted) -> None:
+    try:
+        await asyncio.to_thread(api.letters.scan.delete, letter_key(accepted.id))
+    except StorageError as exc:  # a stray file with no row is never read; it only takes space
+        log.warning("refused precompiled letter left in the scan store",
+                    extra={"notification_id": str(accepted.id), "error": str(exc)})
 
 
 async def _reserve_daily_limits(api: ApiContext, caller: Caller, accepted: Accepted, now: datetime) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clarion.clock import ManualClock
 from clarion.delivery import letters
-from clarion.delivery.letter_printing import due_window, latest_cutoff, letters_due
+from clarion.delivery.letter_printing import collect_due, due_window, latest_cutoff, letters_due, stamp_collected
 from tests.unit.delivery.factory import load
 from tests.unit.letter_pipeline.conftest import PostLetter, Prepare
 from tests.unit.letters.pdfs import valid_letter
@@ -108,3 +108,62 @@ def test_a_precompiled_letter_never_checked_gives_up_after_the_timeout(
     row = load(sessions, letter_id)
     assert (row.status, row.failure_reason) == (
         "technical-failure", "the precompiled letter was never scanned and checked in time")
+
+
+SETTLE = timedelta(minutes=10)
+
+
+def collect(sessions: sessionmaker[Session], clock: ManualClock, *, limit: int = 100) -> list[uuid.UUID]:
+    made_before, untouched_since = due_window("daily", clock.now(), cutoff_time=HALF_FIVE, settle=SETTLE)
+    with sessions.begin() as session:
+        return collect_due(session, made_before=made_before, untouched_since=untouched_since, now=clock.now(),
+                           lasts=CLAIM, limit=limit)
+
+
+def test_collected_letters_are_stamped_and_not_collected_again_until_they_settle(
+        post_template_letter: PostLetter, prepare: Prepare, sessions: sessionmaker[Session],
+        clock: ManualClock) -> None:
+    letter_id = uuid.UUID(post_template_letter().json()["id"])
+    prepare(letter_id)
+    clock.advance(hours=9)  # 18:00, after the cut-off
+    assert collect(sessions, clock) == [letter_id]
+    assert load(sessions, letter_id).updated_at == clock.now()
+    for _ in range(10):  # every minute's sweep while its message is on its way
+        clock.advance(minutes=1)
+        assert collect(sessions, clock) == []
+    clock.advance(seconds=1)  # untouched for longer than the settle time: its message was lost
+    assert collect(sessions, clock) == [letter_id]
+
+
+def test_a_backlog_is_collected_oldest_first_and_each_letter_once(
+        post_template_letter: PostLetter, prepare: Prepare, sessions: sessionmaker[Session],
+        clock: ManualClock) -> None:
+    ids = []
+    for n in range(5):
+        ids.append(uuid.UUID(post_template_letter(name=f"Person {n}").json()["id"]))
+        clock.advance(minutes=1)
+    prepare(*ids)
+    clock.advance(hours=9)
+    assert collect(sessions, clock, limit=2) == ids[:2]
+    clock.advance(minutes=1)
+    assert collect(sessions, clock, limit=2) == ids[2:4]
+    clock.advance(minutes=1)
+    assert collect(sessions, clock, limit=2) == ids[4:]
+    clock.advance(minutes=1)
+    assert collect(sessions, clock, limit=2) == []
+
+
+def test_of_two_schedulers_that_found_the_same_letters_only_one_gets_them(
+        post_template_letter: PostLetter, prepare: Prepare, sessions: sessionmaker[Session],
+        clock: ManualClock) -> None:
+    ids = [uuid.UUID(post_template_letter(name=f"Person {n}").json()["id"]) for n in range(2)]
+    prepare(*ids)
+    clock.advance(hours=9)
+    made_before, untouched_since = due_window("daily", clock.now(), cutoff_time=HALF_FIVE, settle=SETTLE)
+    with sessions.begin() as session:  # the first scheduler has selected them...
+        found = letters_due(session, made_before=made_before, untouched_since=untouched_since, now=clock.now(),
+                            lasts=CLAIM, limit=100)
+    assert sorted(found) == sorted(ids)
+    assert sorted(collect(sessions, clock)) == sorted(ids)  # ...when the second collects them
+    with sessions.begin() as session:
+        assert stamp_collected(session, found, untouched_since=untouched_since, now=clock.now(), lasts=CLAIM) == []

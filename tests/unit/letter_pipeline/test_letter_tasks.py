@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from clarion.providers.letter.dvla import PRINT_JOBS_PATH
 from clarion.providers.registry import NotificationProviderClients
 from clarion.worker import schedule
 from clarion.worker.context import LetterParts, WorkerContext, install_context
+from clarion.worker.letter_tasks import recollect_after
 from clarion.worker.queues import CREATE_LETTERS_PDF_QUEUE, PERIODIC_QUEUE, RETRY_QUEUE, SEND_LETTER_QUEUE
 from clarion.worker.retry import RetryPolicy
 from tests.unit.api.conftest import wait_for
@@ -39,9 +41,10 @@ class Worker:
             app, settings, sessions, stores, clock, dvla)
         self.use()
 
-    def use(self, *, scanner: Scanner | None = None, max_retries: int = 48, **settings: Any) -> None:
-        parts = LetterParts(stores=self.stores, scanner=scanner or NoScanner(), printer=self.dvla.client,
-                            options=LetterOptions())
+    def use(self, *, scanner: Scanner | None = None, max_retries: int = 48, dvla_configured: bool = True,
+            **settings: Any) -> None:
+        parts = LetterParts(stores=self.stores, scanner=scanner or NoScanner(),
+                            printer=self.dvla.client if dvla_configured else None, options=LetterOptions())
         install_context(self.app, WorkerContext(
             settings=self.settings.model_copy(update=settings), sessions=self.sessions,
             clients=NotificationProviderClients([]), clock=self.clock,
@@ -141,3 +144,58 @@ def test_the_collation_runs_on_the_beat(settings: Settings) -> None:
     entry = schedule.beat_schedule(settings)["collate-letters"]
     assert entry["task"] == "collate_letters"
     assert entry["options"]["queue"] == PERIODIC_QUEUE
+
+
+def test_in_daily_mode_collation_leaves_a_letter_being_retried_to_its_retries(
+        worker: Worker, post_template_letter: PostLetter, sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    worker.use(letters_send_mode="daily", max_retries=2)
+    [letter] = ids_of(post_template_letter())
+    worker.run("prepare_letters", [letter], 0)
+    worker.dvla.server.always(PRINT_JOBS_PATH, Reply(500, {}))  # DVLA is down all evening
+    clock.advance(hours=8, minutes=31)
+    worker.run("collate_letters")  # 17:31
+    assert worker.messages(SEND_LETTER_QUEUE) == [("send_letters_to_dvla", [[letter], 0])]
+    attempt = 0
+    while True:
+        worker.run("send_letters_to_dvla", [letter], attempt)
+        retries = worker.messages(RETRY_QUEUE)
+        if not retries:
+            break
+        [(_task, [_ids, attempt])] = retries
+        for _ in range(6):  # a sweep a minute until the retry's 300 s countdown is over, and it runs a little late
+            clock.advance(seconds=61)
+            worker.run("collate_letters")
+            assert worker.messages(SEND_LETTER_QUEUE) == []  # no second chain starting again at attempt 0
+    row = load(sessions, uuid.UUID(letter))
+    assert (row.status, row.failure_reason) == (
+        "technical-failure", "RETRY FAILED: max retries reached after 3 attempts")
+    assert len(worker.dvla.print_jobs()) == 3
+
+
+def test_in_as_ready_mode_a_letter_dvla_cannot_take_is_queued_again_hourly_not_every_sweep(
+        worker: Worker, post_template_letter: PostLetter, sessions: sessionmaker[Session], clock: ManualClock) -> None:
+    worker.use(dvla_configured=False)
+    [letter] = ids_of(post_template_letter())
+    worker.run("prepare_letters", [letter], 0)
+    assert worker.messages(SEND_LETTER_QUEUE) == [("send_letters_to_dvla", [[letter], 0])]
+    worker.run("send_letters_to_dvla", [letter], 0)  # no DVLA client: the letter waits, ready
+    queued = []
+    for _ in range(180):  # three hours of sweeps, one a minute
+        clock.advance(minutes=1)
+        worker.run("collate_letters")
+        queued += worker.messages(SEND_LETTER_QUEUE)
+    assert queued == [("send_letters_to_dvla", [[letter], 0])] * 2  # after 61 and 122 minutes
+    assert load(sessions, uuid.UUID(letter)).status == "created"
+
+
+@pytest.mark.parametrize(("mode", "retry_delay_s", "requeue_after_s", "settle"), [
+    ("daily", 300, 3600, timedelta(minutes=10)),
+    ("daily", 1800, 3600, timedelta(hours=1)),
+    ("as_ready", 300, 3600, timedelta(hours=1)),
+    ("as_ready", 3600, 3600, timedelta(hours=2)),
+])
+def test_collation_waits_longer_than_a_retry_before_queueing_a_letter_again(
+        settings: Settings, mode: str, retry_delay_s: int, requeue_after_s: int, settle: timedelta) -> None:
+    changed = settings.model_copy(update={"letters_send_mode": mode, "delivery_retry_delay_s": retry_delay_s,
+                                          "requeue_created_after_s": requeue_after_s})
+    assert recollect_after(changed) == settle

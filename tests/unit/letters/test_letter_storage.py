@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import socketserver
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,3 +149,30 @@ def test_the_s3_object_is_a_pdf_under_the_notification_id(moto_url: str) -> None
 
 def test_letter_keys_are_plain_names() -> None:
     assert check_key(KEY) == KEY
+
+
+class _StopsMidLetter(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        while self.rfile.readline() not in (b"\r\n", b""):  # the request line and headers; GET has no body
+            pass
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\nContent-Length: 1000\r\n\r\n"
+                         b"%PDF-1.4 a let")
+
+
+@pytest.fixture
+def s3_that_stops_mid_letter() -> Iterator[str]:
+    """A loopback server that answers every request 200 with a 1000-byte body, then hangs up after 14 bytes."""
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _StopsMidLetter) as server:
+        serving = threading.Thread(target=server.serve_forever, daemon=True)
+        serving.start()
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+        server.shutdown()
+        serving.join()
+
+
+def test_an_s3_reply_cut_off_while_the_letter_is_read_raises_storage_error(s3_that_stops_mid_letter: str) -> None:
+    client = boto3.client("s3", region_name="eu-west-2", endpoint_url=s3_that_stops_mid_letter,
+                          aws_access_key_id="testing", aws_secret_access_key="testing",
+                          config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}))
+    with pytest.raises(StorageError, match=f"S3 get_object on bucket letters failed while reading {KEY}"):
+        S3Store(client, "letters").get(KEY)
