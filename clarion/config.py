@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     # An SNS message's SigningCertURL must start with one of these; `clarion up` adds the sandbox's.
     sns_signing_cert_url_prefixes: list[str] = ["https://sns.eu-west-1.amazonaws.com/",
                                                 "https://sns.eu-west-2.amazonaws.com/"]
+    # The SNS topics SES receipts may come from (exact ARNs, a JSON list). Any AWS account can make a
+    # topic SNS signs for, so a message from another topic is refused; empty refuses every SES receipt.
+    # `clarion up` sets it to the sandbox's topic.
+    sns_topic_arns: list[str] = []
     ses_unknown_reference_retry_s: int = 300  # an SES receipt for an unknown reference is retried this long
 
     # --- sandbox (issue 3) ---
@@ -127,6 +131,8 @@ class Settings(BaseSettings):
     letters_send_mode: Literal["as_ready", "daily"] = "as_ready"
     letters_cutoff_time: time = time(17, 30)
     letter_sending_timeout_s: int = 7 * 24 * 3600  # a letter DVLA never reported on → technical-failure
+    # Threads per batch that read letter PDFs from the PDF store while their print jobs are posted.
+    letter_pdf_readers: int = 8  # below 1 counts as 1
 
     # metrics
     worker_metrics_port: int | None = None  # a worker's Prometheus /metrics on 127.0.0.1 (provider requests)

@@ -2,12 +2,17 @@
 
 - `POST /notifications/sms/mmg` (JSON) and `POST /notifications/sms/firetext` (form): HTTP Basic,
   the password one of MMG_INBOUND_SMS_AUTH / FIRETEXT_INBOUND_SMS_AUTH; `{"result": "success"}`.
-- `POST /notifications/email/ses`: an SNS message whose signature verifies against a certificate
-  from an allowed URL (clarion.receipts.sns); a SubscriptionConfirmation is confirmed.
+- `POST /notifications/email/ses`: an SNS message from a topic in SNS_TOPIC_ARNS whose signature
+  verifies against a certificate from an allowed URL (clarion.receipts.sns); a SubscriptionConfirmation
+  is confirmed.
 
-No credentials → 401, wrong credentials → 403, a malformed body → 400 with a message; none of them
-queues anything. The request never touches the database: accepted receipts go to the receipts
-`EnqueueBatcher`, which sends them in batches to the `process_receipts` task.
+No credentials → 401, wrong credentials or an unlisted topic → 403, a malformed body → 400 with a
+message, a body over the endpoint's cap → 413; none of them queues anything. Bodies are read a chunk
+at a time and reading stops at the cap, so an unauthenticated caller cannot make the process hold a
+large body (the SES endpoint has to read the body before it can check the signature).
+
+The request never touches the database: accepted receipts go to the receipts `EnqueueBatcher`, which
+sends them in batches to the `process_receipts` task.
 """
 
 from __future__ import annotations
@@ -34,8 +39,22 @@ __all__ = ["ReceiptIntake", "receipts_sender", "router"]
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/notifications")
 SUCCESS = {"result": "success"}
-REFUSALS = (ReceiptAuthError, MalformedReceipt, sns.SnsError)
-ERROR_NAMES = {400: "ValidationError", 401: "AuthError", 403: "AuthError", 503: "ServiceUnavailable"}
+ERROR_NAMES = {400: "ValidationError", 401: "AuthError", 403: "AuthError", 413: "RequestEntityTooLarge",
+               503: "ServiceUnavailable"}
+SES_MAX_BODY_BYTES = 256 * 1024  # SNS's own limit on a message
+SMS_MAX_BODY_BYTES = 16 * 1024  # an MMG or Firetext receipt is a few hundred bytes
+
+
+class BodyTooLarge(Exception):
+    """The request body is larger than the endpoint accepts."""
+
+    status_code = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit // 1024} KiB, the most this endpoint accepts")
+
+
+REFUSALS = (ReceiptAuthError, MalformedReceipt, sns.SnsError, BodyTooLarge)
 
 
 @dataclass
@@ -49,7 +68,7 @@ class ReceiptIntake:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Clock, batcher: EnqueueBatcher) -> ReceiptIntake:
-        """The intake for these settings' tokens and certificate URL prefixes."""
+        """The intake for these settings' tokens, SNS topics and certificate URL prefixes."""
         user = settings.receipt_basic_auth_user
         return cls(
             batcher=batcher,
@@ -57,7 +76,8 @@ class ReceiptIntake:
                           setting="MMG_INBOUND_SMS_AUTH"),
             firetext=BasicAuth(provider="firetext", user=user, tokens=settings.firetext_inbound_sms_auth,
                                setting="FIRETEXT_INBOUND_SMS_AUTH"),
-            sns_verifier=sns.SnsVerifier(cert_url_prefixes=settings.sns_signing_cert_url_prefixes, clock=clock),
+            sns_verifier=sns.SnsVerifier(cert_url_prefixes=settings.sns_signing_cert_url_prefixes,
+                                         topic_arns=settings.sns_topic_arns, clock=clock),
         )
 
     async def close(self) -> None:
@@ -94,7 +114,8 @@ async def ses_receipt(request: Request) -> Response:
     """An SNS message: an SES receipt, or a subscription (un)confirmation."""
     intake = _intake(request)
     try:
-        envelope = sns.parse_envelope(await request.body(), request.headers.get("x-amz-sns-message-type"))
+        body = await _bounded_body(request, SES_MAX_BODY_BYTES)
+        envelope = sns.parse_envelope(body, request.headers.get("x-amz-sns-message-type"))
         await intake.sns_verifier.verify(envelope)
         if envelope["Type"] == sns.SUBSCRIPTION_CONFIRMATION:
             await intake.sns_verifier.confirm_subscription(envelope)
@@ -116,10 +137,23 @@ async def _accept_sms(request: Request, intake: ReceiptIntake, auth: BasicAuth,
                       parse_body: Callable[[bytes], Receipt]) -> Response:
     try:
         auth.check(request.headers.get("authorization"))
-        receipt = parse_body(await request.body())
+        receipt = parse_body(await _bounded_body(request, SMS_MAX_BODY_BYTES))
     except REFUSALS as exc:
         return _refused(request, exc)
     return await _queued(intake, receipt)
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    """The request body, read chunk by chunk; BodyTooLarge as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:  # refused before a byte of it is read
+        raise BodyTooLarge(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge(limit)
+    return bytes(body)
 
 
 async def _queued(intake: ReceiptIntake, receipt: Receipt) -> Response:

@@ -4,6 +4,14 @@ MMG posts JSON, Firetext a form, SES a JSON document inside an SNS message (refe
 §5.1, §5.3). A `Receipt` keeps only what applying it needs: never the phone number or address the
 provider quotes back, so nothing downstream can log one. It travels to the worker as a small dict
 (`to_message` / `from_message`).
+
+Every value a receipt carries into a database column must fit it (an oversized value would fail the
+worker's whole batch on PostgreSQL): a key the worker matches or deduplicates on (the SES message id,
+the complaint's feedback id) is refused when it is longer than its column or holds a NUL character,
+which PostgreSQL text cannot store; a value kept only for people to read (the complaint type) or one
+that never reaches a column (the provider's detailed code) is cut down instead, since no real value
+comes near the cap. `Receipt` checks the same limits itself, so a queue message that breaks them is
+dropped on its own by the worker's decoder.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from clarion.db.models import Complaint, Notification
 from clarion.receipts import maps
 
 __all__ = ["COMPLAINT", "MalformedReceipt", "Receipt", "parse_firetext", "parse_mmg", "parse_ses"]
@@ -24,6 +33,11 @@ __all__ = ["COMPLAINT", "MalformedReceipt", "Receipt", "parse_firetext", "parse_
 COMPLAINT = "complaint"  # Receipt.event of an SES complaint; every other receipt is a "status"
 STATUS = "status"
 PROVIDERS = frozenset({"mmg", "firetext", "ses"})
+# The columns these values are written to, so a migration that widens one widens the check with it.
+MAX_REFERENCE = Notification.__table__.c.reference.type.length  # notifications.reference: the SES message id
+MAX_FEEDBACK_ID = Complaint.__table__.c.ses_feedback_id.type.length
+MAX_COMPLAINT_TYPE = Complaint.__table__.c.complaint_type.type.length
+MAX_CODE = 32  # MMG substatus, Firetext code, SES bounceType: a few characters; kept in queue messages and logs
 T = TypeVar("T")
 
 
@@ -45,6 +59,12 @@ class Receipt:
     feedback_id: str | None = None  # complaint only
     complaint_type: str | None = None
     complaint_time: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # The parsers check fields with the provider's names first; this catches values built any other way.
+        problem = _receipt_problem(self)
+        if problem:
+            raise MalformedReceipt(f"not a receipt: {problem}")
 
     @property
     def channel(self) -> str:
@@ -69,13 +89,8 @@ class Receipt:
         for name in ("mail_time", "complaint_time"):
             if values.get(name) is not None:
                 values[name] = datetime.fromisoformat(values[name])
-        receipt = cls(provider=values.pop("provider"), reference=values.pop("reference"),
-                      status=values.pop("status", None), **values)
-        if receipt.provider not in PROVIDERS:
-            raise ValueError(f"unknown receipt provider {receipt.provider!r}")
-        if receipt.channel == "sms":
-            uuid.UUID(receipt.reference)
-        return receipt
+        return cls(provider=values.pop("provider"), reference=values.pop("reference"),
+                   status=values.pop("status", None), **values)
 
 
 def parse_mmg(body: bytes) -> Receipt:
@@ -85,7 +100,7 @@ def parse_mmg(body: bytes) -> Receipt:
     substatus = _optional(data, "substatus", "MMG")
     outcome = _mapped("MMG", lambda: maps.mmg_outcome(status, substatus))
     return Receipt(provider="mmg", reference=_notification_id(cid, "MMG", "CID"), status=outcome.status,
-                   reason=outcome.reason, code=substatus)
+                   reason=outcome.reason, code=_clipped(substatus, MAX_CODE))
 
 
 def parse_firetext(body: bytes) -> Receipt:
@@ -98,7 +113,7 @@ def parse_firetext(body: bytes) -> Receipt:
     code = _optional(form, "code", "Firetext")
     outcome = _mapped("Firetext", lambda: maps.firetext_outcome(status, code))
     return Receipt(provider="firetext", reference=_notification_id(reference, "Firetext", "reference"),
-                   status=outcome.status, reason=outcome.reason, code=code)
+                   status=outcome.status, reason=outcome.reason, code=_clipped(code, MAX_CODE))
 
 
 def parse_ses(message: str) -> Receipt:
@@ -106,14 +121,16 @@ def parse_ses(message: str) -> Receipt:
     data = _json_object(message.encode(), "SES")
     kind = _required(data, "notificationType", "SES")
     mail = _section(data, "mail")
-    reference = _required(mail, "messageId", "SES", where="mail.")
+    reference = _required(mail, "messageId", "SES", where="mail.", max_length=MAX_REFERENCE)
     mail_time = _timestamp(_required(mail, "timestamp", "SES", where="mail."), "mail.timestamp")
     if kind == "Complaint":
         complaint = _section(data, "complaint", required=False)
         when = _optional(complaint, "timestamp", "SES", where="complaint.")
         return Receipt(provider="ses", reference=reference, status=None, event=COMPLAINT, mail_time=mail_time,
-                       feedback_id=_optional(complaint, "feedbackId", "SES", where="complaint."),
-                       complaint_type=_optional(complaint, "complaintFeedbackType", "SES", where="complaint."),
+                       feedback_id=_optional(complaint, "feedbackId", "SES", where="complaint.",
+                                             max_length=MAX_FEEDBACK_ID),
+                       complaint_type=_clipped(_optional(complaint, "complaintFeedbackType", "SES",
+                                                         where="complaint."), MAX_COMPLAINT_TYPE),
                        complaint_time=_timestamp(when, "complaint.timestamp") if when else mail_time)
     bounce_type = None
     if kind == "Bounce":
@@ -121,7 +138,7 @@ def parse_ses(message: str) -> Receipt:
     outcome = _mapped("SES", lambda: maps.ses_outcome(kind, bounce_type))
     assert outcome is not None  # only a complaint has none, and it returned above
     return Receipt(provider="ses", reference=reference, status=outcome.status, reason=outcome.reason,
-                   code=bounce_type, mail_time=mail_time)
+                   code=_clipped(bounce_type, MAX_CODE), mail_time=mail_time)
 
 
 def _json_object(body: bytes, client: str) -> dict[str, Any]:
@@ -143,17 +160,22 @@ def _section(data: dict[str, Any], name: str, *, required: bool = True) -> dict[
     return section
 
 
-def _optional(data: dict[str, Any], name: str, client: str, *, where: str = "") -> str | None:
+def _optional(data: dict[str, Any], name: str, client: str, *, where: str = "",
+              max_length: int | None = None) -> str | None:
     value = data.get(name)
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise MalformedReceipt(f"{client} callback failed: {where}{name} must be a string")
-    return str(value)
+    text = str(value)
+    problem = _unstorable(text, max_length) if max_length is not None else None
+    if problem:
+        raise MalformedReceipt(f"{client} callback failed: {where}{name} {problem}")
+    return text
 
 
-def _required(data: dict[str, Any], name: str, client: str, *, where: str = "") -> str:
-    value = _optional(data, name, client, where=where)
+def _required(data: dict[str, Any], name: str, client: str, *, where: str = "", max_length: int | None = None) -> str:
+    value = _optional(data, name, client, where=where, max_length=max_length)
     if value is None:
         raise MalformedReceipt(f"{client} callback failed: {where}{name} missing")
     return value
@@ -176,6 +198,50 @@ def _mapped(client: str, lookup: Callable[[], T]) -> T:
 def _timestamp(value: str, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset that moves year 1 or 9999 out of range
         raise MalformedReceipt(f"SES callback failed: {field} {value[:64]!r} is not an ISO 8601 time") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _unstorable(text: str, max_length: int) -> str | None:
+    """Why `text` cannot go into a column of `max_length` characters, or None when it can."""
+    if len(text) > max_length:
+        return f"is longer than {max_length} characters"
+    if "\x00" in text:
+        return "contains a NUL character"
+    return None
+
+
+def _clipped(text: str | None, max_length: int) -> str | None:
+    """`text` without NUL characters and cut to `max_length`: for values kept only to be read."""
+    return (text.replace("\x00", "")[:max_length] or None) if text is not None else None
+
+
+def _receipt_problem(receipt: Receipt) -> str | None:
+    """What makes these values no receipt the worker can apply, or None."""
+    if receipt.provider not in PROVIDERS:
+        return f"unknown provider {str(receipt.provider)[:32]!r}"
+    if receipt.event not in (STATUS, COMPLAINT):
+        return f"unknown event {str(receipt.event)[:32]!r}"
+    if receipt.event == STATUS and not isinstance(receipt.status, str):
+        return "a status receipt needs a status"
+    if not isinstance(receipt.reference, str) or not receipt.reference:
+        return "reference missing"
+    if receipt.channel == "sms":
+        try:
+            uuid.UUID(receipt.reference)
+        except ValueError:
+            return "an SMS receipt's reference must be a notification id"
+    for name, limit in (("reference", MAX_REFERENCE), ("feedback_id", MAX_FEEDBACK_ID),
+                        ("complaint_type", MAX_COMPLAINT_TYPE), ("code", MAX_CODE)):
+        value = getattr(receipt, name)
+        if value is None:
+            continue
+        problem = _unstorable(value, limit) if isinstance(value, str) else "must be a string"
+        if problem:
+            return f"{name} {problem}"
+    for name in ("mail_time", "complaint_time"):
+        value = getattr(receipt, name)
+        if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+            return f"{name} must be a time with its UTC offset"
+    return None

@@ -10,6 +10,11 @@ redirects, and the certificate must be valid now. Certificates are cached by URL
 certificate its own URL), a fetch at a time per URL, so a burst of receipts costs one download and
 then one RSA verification each. A SubscriptionConfirmation is confirmed by fetching its SubscribeURL
 only after its signature verified, and only if that URL passes the same allow-list.
+
+A valid signature only proves that *some* SNS topic sent the message: anyone with an AWS account can
+make a topic, subscribe clarion's endpoint to it and publish. So every message must also come from a
+topic in SNS_TOPIC_ARNS (compared exactly, before any certificate is fetched); an empty list refuses
+every message, which the verifier says once, when it is built.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from clarion.receipts.parse import MalformedReceipt
 
 __all__ = [
     "CertificateCache", "SIGNED_FIELDS", "SnsError", "SnsUnavailable", "SnsVerifier", "SignatureMissing",
-    "SignatureRejected", "cert_url_allowed", "fetch_url", "parse_envelope", "string_to_sign",
+    "SignatureRejected", "TopicNotAllowed", "cert_url_allowed", "fetch_url", "parse_envelope", "string_to_sign",
 ]
 
 log = logging.getLogger(__name__)
@@ -71,6 +76,10 @@ class SignatureMissing(SnsError):
 
 class SignatureRejected(SnsError):
     """The signature, its version or its certificate is not acceptable."""
+
+
+class TopicNotAllowed(SnsError):
+    """The message comes from a topic that is not in SNS_TOPIC_ARNS (or that list is empty)."""
 
 
 class SnsUnavailable(SnsError):
@@ -200,13 +209,21 @@ class CertificateCache:
 class SnsVerifier:
     """Checks SNS messages against the certificate URL allow-list and confirms subscriptions."""
 
-    def __init__(self, *, cert_url_prefixes: Sequence[str], clock: Clock, fetch: Fetch = fetch_url) -> None:
+    def __init__(self, *, cert_url_prefixes: Sequence[str], topic_arns: Sequence[str], clock: Clock,
+                 fetch: Fetch = fetch_url) -> None:
         self.cert_url_prefixes = list(cert_url_prefixes)
+        self.topic_arns = frozenset(topic_arns)
         self._fetch = fetch
         self.certificates = CertificateCache(fetch=fetch, clock=clock)
+        if not self.topic_arns:  # built once per API process, so this is said once
+            log.warning("SNS_TOPIC_ARNS is empty: every SES receipt and SNS subscription will be refused; "
+                        "set it to the ARNs of the topics your SES configuration publishes to",
+                        extra={"setting": "SNS_TOPIC_ARNS"})
 
     async def verify(self, envelope: Mapping[str, str]) -> None:
-        """Return if SNS signed this message; SignatureRejected (403) or SnsUnavailable (503) if not shown."""
+        """Return if SNS signed this message for a listed topic; TopicNotAllowed or SignatureRejected (403),
+        SnsUnavailable (503) if that is not shown."""
+        self._check_topic(envelope)
         url = envelope["SigningCertURL"]
         if not cert_url_allowed(url, self.cert_url_prefixes):
             log.warning("SNS message refused: certificate URL outside the allow-list", extra={"url": url[:200]})
@@ -227,7 +244,9 @@ class SnsVerifier:
             raise SignatureRejected("Forbidden: the SNS signature does not match the message") from None
 
     async def confirm_subscription(self, envelope: Mapping[str, str]) -> None:
-        """Visit the SubscribeURL of a verified SubscriptionConfirmation, if it lies inside the allow-list."""
+        """Visit the SubscribeURL of a verified SubscriptionConfirmation for a listed topic, if the URL lies
+        inside the allow-list."""
+        self._check_topic(envelope)
         url = envelope["SubscribeURL"]
         if not cert_url_allowed(url, self.cert_url_prefixes):
             log.warning("SNS subscription not confirmed: SubscribeURL outside the allow-list",
@@ -235,3 +254,12 @@ class SnsVerifier:
             raise SignatureRejected("Forbidden: SubscribeURL is not an allowed SNS location")
         await self._fetch(url)
         log.info("confirmed an SNS subscription", extra={"topic_arn": envelope["TopicArn"][:256]})
+
+    def _check_topic(self, envelope: Mapping[str, str]) -> None:
+        if not self.topic_arns:
+            raise TopicNotAllowed("Forbidden: SES receipts are not accepted: no SNS topics are configured "
+                                  "(SNS_TOPIC_ARNS)")
+        if envelope["TopicArn"] not in self.topic_arns:
+            log.warning("SNS message refused: topic not in SNS_TOPIC_ARNS", extra={
+                "topic_arn": envelope["TopicArn"][:256], "sns_type": envelope["Type"]})
+            raise TopicNotAllowed("Forbidden: TopicArn is not one of the SNS topics clarion accepts")

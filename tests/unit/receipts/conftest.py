@@ -164,10 +164,11 @@ def basic(user: str, password: str) -> dict[str, str]:
 
 @pytest.fixture
 def receipt_settings(database_url: str, loopback: Loopback) -> Settings:
-    """Settings with receipt tokens for both SMS providers and the loopback server as the SNS certificate host."""
+    """Settings with receipt tokens for both SMS providers, the loopback server as the SNS certificate host and
+    TOPIC_ARN as the one SNS topic accepted."""
     return Settings(environment="test", database_url=database_url, broker_url="memory://", secret_key=TEST_SECRET,
                     redis_url=None, mmg_inbound_sms_auth=[MMG_TOKEN], firetext_inbound_sms_auth=[FIRETEXT_TOKEN],
-                    sns_signing_cert_url_prefixes=[loopback.url("/sns/")])
+                    sns_signing_cert_url_prefixes=[loopback.url("/sns/")], sns_topic_arns=[TOPIC_ARN])
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
 """The receipt endpoints through the real app: valid receipts are answered at once and queued; a caller
-without credentials gets 401, with wrong ones 403, with a malformed body 400, and none of them changes
-the database or queues anything."""
+without credentials gets 401, with wrong ones (or from an SNS topic not listed) 403, with a malformed
+body 400, with a body over the cap 413, and none of them changes the database or queues anything."""
 
 from __future__ import annotations
 
 import logging
 import socket
+import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
@@ -14,12 +16,14 @@ from typing import Any
 
 import orjson
 import pytest
+import uvicorn
 from celery import Celery
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from clarion.api.app import create_app
+from clarion.api.receipts import SES_MAX_BODY_BYTES, SMS_MAX_BODY_BYTES
 from clarion.config import Settings
 from tests.unit.delivery.factory import AddNotification
 from tests.unit.receipts.conftest import CERT_PATH, FIRETEXT_TOKEN, MMG_TOKEN, TOPIC_ARN, Loopback, SigningKey, \
@@ -268,9 +272,10 @@ def test_a_certificate_that_cannot_be_fetched_is_a_503_so_sns_tries_again(
         assert loopback.requests == ["/sns/missing.pem"]
 
 
-def subscription(server: Loopback, key: SigningKey, *, subscribe_path: str = "/sns/confirm") -> dict[str, Any]:
+def subscription(server: Loopback, key: SigningKey, *, subscribe_path: str = "/sns/confirm",
+                 topic: str = TOPIC_ARN) -> dict[str, Any]:
     return sign({"Type": "SubscriptionConfirmation", "MessageId": str(uuid.uuid4()), "Token": "token-1",
-                 "TopicArn": TOPIC_ARN, "Message": "You have chosen to subscribe to the topic",
+                 "TopicArn": topic, "Message": "You have chosen to subscribe to the topic",
                  "SubscribeURL": server.url(f"{subscribe_path}?Action=ConfirmSubscription&Token=token-1"),
                  "Timestamp": "2026-01-05T09:00:00.000Z", "SigningCertURL": server.url(CERT_PATH)}, key.key)
 
@@ -304,3 +309,178 @@ def test_a_subscribe_url_outside_the_allow_list_is_not_visited(
         assert error_message(post_sns(client, outside), 403) == (
             "Forbidden: SubscribeURL is not an allowed SNS location")
     assert cert_server.requests == [CERT_PATH]
+
+
+SES_UNSTORABLE = [  # (case, SES event, message): values the columns cannot hold are refused at the door
+    ("feedback id longer than its column", ses_message("Complaint", "ses-message-1", complaint={
+        "feedbackId": "f" * 256, "complaintFeedbackType": "abuse"}),
+     "SES callback failed: complaint.feedbackId is longer than 255 characters"),
+    ("feedback id with a NUL", ses_message("Complaint", "ses-message-1", complaint={"feedbackId": "f\x00"}),
+     "SES callback failed: complaint.feedbackId contains a NUL character"),
+    ("message id longer than its column", ses_message("Delivery", "m" * 256),
+     "SES callback failed: mail.messageId is longer than 255 characters"),
+]
+
+
+@pytest.mark.parametrize(("case", "event", "message"), SES_UNSTORABLE, ids=[case for case, *_ in SES_UNSTORABLE])
+def test_a_signed_ses_receipt_whose_keys_do_not_fit_is_400_and_changes_nothing(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session], cert_server: Loopback,
+        signing_key: SigningKey, add_notification: AddNotification, case: str, event: dict[str, Any],
+        message: str) -> None:
+    add_notification(notification_type="email", status="delivered", reference="ses-message-1")
+    envelope = sns_envelope(event, cert_url=cert_server.url(CERT_PATH), key=signing_key.key)
+    with nothing_changes(sessions, celery_app), running(app) as client:
+        assert error_message(post_sns(client, envelope), 400) == message
+
+
+OTHER_TOPIC = "arn:aws:sns:eu-west-1:999999999999:someone-elses-topic"
+
+
+def test_a_genuinely_signed_receipt_from_an_unlisted_topic_is_403_before_any_certificate_is_fetched(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session], cert_server: Loopback,
+        signing_key: SigningKey, add_notification: AddNotification) -> None:
+    # Anyone can make an SNS topic, subscribe this endpoint and publish: SNS signs their messages too.
+    add_notification(notification_type="email", status="sending", reference="ses-message-1")
+    forged = sns_envelope(ses_message("Bounce", "ses-message-1", bounce={"bounceType": "Permanent"}),
+                          cert_url=cert_server.url(CERT_PATH), key=signing_key.key, TopicArn=OTHER_TOPIC)
+    with nothing_changes(sessions, celery_app), running(app) as client:
+        assert error_message(post_sns(client, forged), 403) == (
+            "Forbidden: TopicArn is not one of the SNS topics clarion accepts")
+    assert cert_server.requests == []
+
+
+def test_a_subscription_to_an_unlisted_topic_is_not_confirmed(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session], cert_server: Loopback,
+        signing_key: SigningKey) -> None:
+    cert_server.serve("/sns/confirm", b"<ConfirmSubscriptionResponse/>")
+    with nothing_changes(sessions, celery_app), running(app) as client:
+        reply = post_sns(client, subscription(cert_server, signing_key, topic=OTHER_TOPIC))
+        assert error_message(reply, 403) == "Forbidden: TopicArn is not one of the SNS topics clarion accepts"
+    assert cert_server.requests == []  # neither the certificate nor the SubscribeURL
+
+
+def test_without_topics_every_ses_message_is_refused_and_the_log_says_why_once(
+        make_app: Callable[[Settings], FastAPI], receipt_settings: Settings, celery_app: Celery, seeded: Any,
+        sessions: sessionmaker[Session], cert_server: Loopback, signing_key: SigningKey,
+        add_notification: AddNotification, caplog: pytest.LogCaptureFixture) -> None:
+    add_notification(notification_type="email", status="sending", reference="ses-message-1")
+    cert_server.serve("/sns/confirm", b"<ConfirmSubscriptionResponse/>")
+    unconfigured = receipt_settings.model_copy(update={"sns_topic_arns": []})
+    delivery = sns_envelope(ses_message("Delivery", "ses-message-1"), cert_url=cert_server.url(CERT_PATH),
+                            key=signing_key.key)
+    with caplog.at_level(logging.WARNING, logger="clarion.receipts.sns"):
+        with nothing_changes(sessions, celery_app), running(make_app(unconfigured)) as client:
+            for envelope in (delivery, subscription(cert_server, signing_key), delivery):
+                assert error_message(post_sns(client, envelope), 403) == (
+                    "Forbidden: SES receipts are not accepted: no SNS topics are configured (SNS_TOPIC_ARNS)")
+    assert cert_server.requests == []
+    [warning] = [r for r in caplog.records if r.name == "clarion.receipts.sns"]
+    assert warning.getMessage().startswith("SNS_TOPIC_ARNS is empty: every SES receipt and SNS subscription "
+                                           "will be refused")
+
+
+def test_receipts_from_any_listed_topic_are_accepted(
+        make_app: Callable[[Settings], FastAPI], receipt_settings: Settings, celery_app: Celery, seeded: Any,
+        cert_server: Loopback, signing_key: SigningKey) -> None:
+    two_topics = receipt_settings.model_copy(update={"sns_topic_arns": [TOPIC_ARN, OTHER_TOPIC]})
+    with running(make_app(two_topics)) as client:
+        for topic, reference in ((TOPIC_ARN, "ses-a"), (OTHER_TOPIC, "ses-b")):
+            envelope = sns_envelope(ses_message("Delivery", reference), cert_url=cert_server.url(CERT_PATH),
+                                    key=signing_key.key, TopicArn=topic)
+            assert post_sns(client, envelope).status_code == 200
+    assert [r["reference"] for r in queued_receipts(celery_app)["ses-callbacks"]] == ["ses-a", "ses-b"]
+
+
+BODY_CAPS = [  # (path, headers, cap, what a body just at the cap gets: it is read and found not to be a receipt)
+    (SES_PATH, {}, SES_MAX_BODY_BYTES, (400, "SES callback failed: the body is not JSON")),
+    ("/notifications/sms/mmg", MMG_AUTH, SMS_MAX_BODY_BYTES, (400, "MMG callback failed: the body is not JSON")),
+    ("/notifications/sms/firetext", FIRETEXT_AUTH, SMS_MAX_BODY_BYTES,
+     (400, "Firetext callback failed: status missing")),
+]
+
+
+def too_large(reply: Any, cap: int) -> None:
+    assert reply.status_code == 413, reply.text
+    assert reply.json() == {"status_code": 413, "errors": [{
+        "error": "RequestEntityTooLarge",
+        "message": f"the request body is larger than {cap // 1024} KiB, the most this endpoint accepts"}]}
+
+
+@pytest.mark.parametrize(("path", "headers", "cap", "at_cap"), BODY_CAPS, ids=[p for p, *_ in BODY_CAPS])
+def test_a_body_over_the_endpoints_cap_is_413_and_changes_nothing(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session], path: str,
+        headers: dict[str, str], cap: int, at_cap: tuple[int, str]) -> None:
+    with nothing_changes(sessions, celery_app), running(app) as client:
+        assert error_message(client.post(path, content=b"x" * cap, headers=headers), at_cap[0]) == at_cap[1]
+        too_large(client.post(path, content=b"x" * (cap + 1), headers=headers), cap)
+        # without a Content-Length (chunked), the cap is found while reading
+        too_large(client.post(path, content=iter([b"x" * 4096] * (cap // 4096 + 1)), headers=headers), cap)
+
+
+def post_large_body(client: TestClient, path: str, headers: dict[str, str]) -> tuple[int, int]:
+    """POST a 4 MiB body in 16 KiB chunks straight through the app's ASGI interface, as a server hands it
+    over; returns (status, chunks the app read)."""
+    chunks_read = 0
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal chunks_read
+        chunks_read += 1
+        return {"type": "http.request", "body": b"x" * 16384, "more_body": chunks_read < 256}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(name.lower().encode(), value.encode()) for name, value in headers.items()],
+             "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 6011)}
+    client.portal.call(client.app, scope, receive, send)
+    return statuses[0], chunks_read
+
+
+def test_reading_a_body_stops_at_the_cap(app: FastAPI, seeded: Any) -> None:
+    # An unauthenticated caller must not make the endpoint hold a large body: reading stops at the cap.
+    with running(app) as client:
+        status_code, chunks_read = post_large_body(client, SES_PATH, {})
+        assert (status_code, chunks_read) == (413, SES_MAX_BODY_BYTES // 16384 + 1)
+        status_code, chunks_read = post_large_body(client, "/notifications/sms/mmg", MMG_AUTH)
+        assert (status_code, chunks_read) == (413, SMS_MAX_BODY_BYTES // 16384 + 1)
+        # SMS receipts are authenticated first: a caller without credentials has nothing of its body read
+        assert post_large_body(client, "/notifications/sms/mmg", {}) == (401, 0)
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[int]:
+    """The app under uvicorn on a loopback port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+
+
+def test_a_declared_body_over_the_cap_is_answered_413_before_it_is_sent(
+        app: FastAPI, celery_app: Celery, seeded: Any, sessions: sessionmaker[Session]) -> None:
+    with nothing_changes(sessions, celery_app), served(app) as port, \
+            socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(b"POST /notifications/email/ses HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           b"Content-Type: text/plain\r\nContent-Length: 1073741824\r\n\r\n")  # and no body
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.endswith(b"}"):
+            chunk = connection.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert orjson.loads(body)["errors"][0]["error"] == "RequestEntityTooLarge"

@@ -149,3 +149,63 @@ def test_the_sandboxs_sms_receipts_parse_to_the_outcome_it_meant(outcome: str) -
     assert (firetext.status, firetext.code) == {"delivered": ("delivered", "000"),
                                                 "permanent-failure": ("permanent-failure", "101"),
                                                 "temporary-failure": ("permanent-failure", "102")}[outcome]
+
+
+def ses_event(**sections: object) -> str:
+    return orjson.dumps(ses_message("Complaint", "ses-4", **sections)).decode()
+
+
+@pytest.mark.parametrize(("message", "error"), [
+    (orjson.dumps(ses_message("Delivery", "m" * 256)).decode(),
+     "SES callback failed: mail.messageId is longer than 255 characters"),
+    (orjson.dumps(ses_message("Delivery", "ses\x00id")).decode(),
+     "SES callback failed: mail.messageId contains a NUL character"),
+    (ses_event(complaint={"feedbackId": "f" * 256}),
+     "SES callback failed: complaint.feedbackId is longer than 255 characters"),
+    (ses_event(complaint={"feedbackId": "feed\x00back"}),
+     "SES callback failed: complaint.feedbackId contains a NUL character"),
+    (orjson.dumps(ses_message("Delivery", "ses-5", mail_time="0001-01-01T00:00:00+01:00")).decode(),
+     "SES callback failed: mail.timestamp '0001-01-01T00:00:00+01:00' is not an ISO 8601 time"),
+])
+def test_an_ses_key_that_cannot_be_stored_is_refused_with_the_field_named(message: str, error: str) -> None:
+    # The message id is looked up and the feedback id deduplicates complaints: cut down, either could match
+    # the wrong row, so they are refused instead.
+    with pytest.raises(MalformedReceipt) as refused:
+        parse_ses(message)
+    assert str(refused.value) == error
+
+
+def test_ses_keys_as_long_as_their_columns_are_accepted() -> None:
+    receipt = parse_ses(orjson.dumps(ses_message("Complaint", "m" * 255, complaint={"feedbackId": "f" * 255}))
+                        .decode())
+    assert (receipt.reference, receipt.feedback_id) == ("m" * 255, "f" * 255)
+
+
+def test_an_overlong_complaint_type_is_cut_to_its_column_and_loses_nul_characters() -> None:
+    receipt = parse_ses(ses_event(complaint={"feedbackId": "f-1", "complaintFeedbackType": "ab\x00use" + "x" * 300}))
+    assert receipt.complaint_type == ("abuse" + "x" * 300)[:255]
+
+
+def test_an_overlong_provider_code_is_cut_down_and_still_read_as_unknown() -> None:
+    # Cut to 32 characters, "101..." can never become Firetext's 3-character code 101.
+    firetext = parse_firetext(firetext_body(status="1", code="101" + "9" * 500))
+    assert (firetext.status, firetext.reason, firetext.code) == ("permanent-failure", None, ("101" + "9" * 500)[:32])
+    mmg = parse_mmg(mmg_body(status="2", substatus="1" * 500))
+    assert (mmg.status, mmg.reason, mmg.code) == ("permanent-failure", None, "1" * 32)
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    ({"feedback_id": "f" * 256}, "feedback_id is longer than 255 characters"),
+    ({"reference": "r" * 256}, "reference is longer than 255 characters"),
+    ({"complaint_type": "abuse\x00"}, "complaint_type contains a NUL character"),
+    ({"code": "c" * 33}, "code is longer than 32 characters"),
+    ({"complaint_time": "2026-01-05T10:00:00"}, "complaint_time must be a time with its UTC offset"),
+    ({"event": "bounce"}, "unknown event 'bounce'"),
+])
+def test_a_queue_message_whose_values_do_not_fit_is_refused(change: dict[str, str], problem: str) -> None:
+    # e.g. queued by an older clarion that did not check: the worker drops it alone instead of failing its batch
+    message = {"provider": "ses", "reference": "ses-6", "status": None, "event": "complaint",
+               "mail_time": "2026-01-05T09:00:00+00:00", "feedback_id": "f-6", **change}
+    with pytest.raises(MalformedReceipt) as refused:
+        Receipt.from_message(message)
+    assert str(refused.value) == f"not a receipt: {problem}"

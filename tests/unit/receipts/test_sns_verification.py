@@ -12,8 +12,8 @@ import pytest
 from clarion.clock import ManualClock
 from clarion.receipts import sns
 from clarion.receipts.parse import MalformedReceipt
-from tests.unit.receipts.conftest import CERT_PATH, Loopback, SigningKey, make_signing_key, ses_message, sign, \
-    sns_envelope
+from tests.unit.receipts.conftest import CERT_PATH, TOPIC_ARN, Loopback, SigningKey, make_signing_key, ses_message, \
+    sign, sns_envelope
 
 T = TypeVar("T")
 AWS_PREFIXES = ["https://sns.eu-west-1.amazonaws.com/", "https://sns.eu-west-2.amazonaws.com/"]
@@ -23,8 +23,8 @@ def run(coroutine: Awaitable[T]) -> T:
     return asyncio.run(coroutine)  # type: ignore[arg-type]
 
 
-def verifier(server: Loopback, clock: ManualClock) -> sns.SnsVerifier:
-    return sns.SnsVerifier(cert_url_prefixes=[server.url("/sns/")], clock=clock)
+def verifier(server: Loopback, clock: ManualClock, *, topics: tuple[str, ...] = (TOPIC_ARN,)) -> sns.SnsVerifier:
+    return sns.SnsVerifier(cert_url_prefixes=[server.url("/sns/")], topic_arns=topics, clock=clock)
 
 
 def envelope(server: Loopback, key: SigningKey, *, version: str = "1", **fields: Any) -> dict[str, Any]:
@@ -59,8 +59,9 @@ def test_a_tampered_message_is_rejected(cert_server: Loopback, signing_key: Sign
                                         field: str) -> None:
     signed = envelope(cert_server, signing_key)
     tampered = {**signed, field: signed[field].replace("1", "2") + "x"}
+    both_topics = (TOPIC_ARN, tampered["TopicArn"])  # so the signature, not the topic list, is what refuses it
     with pytest.raises(sns.SignatureRejected) as refused:
-        verify_all(verifier(cert_server, clock), tampered)
+        verify_all(verifier(cert_server, clock, topics=both_topics), tampered)
     assert refused.value.status_code == 403
 
 
@@ -201,7 +202,7 @@ def test_a_subscription_is_confirmed_by_visiting_its_subscribe_url(cert_server: 
                                                                    clock: ManualClock) -> None:
     cert_server.serve("/sns/confirm", b"<ConfirmSubscriptionResponse/>")
     confirmation = sign({"Type": "SubscriptionConfirmation", "MessageId": "m-1", "Token": "t-1",
-                         "TopicArn": "arn:aws:sns:eu-west-1:1:ses", "Message": "You have chosen to subscribe",
+                         "TopicArn": TOPIC_ARN, "Message": "You have chosen to subscribe",
                          "SubscribeURL": cert_server.url("/sns/confirm?Token=t-1"),
                          "Timestamp": "2026-01-05T09:00:00.000Z", "SigningCertURL": cert_server.url(CERT_PATH)},
                         signing_key.key)
@@ -224,5 +225,52 @@ def test_messages_the_sandbox_signs_verify_here(loopback: Loopback, clock: Manua
                        topic_arn="arn:aws:sns:eu-west-1:1:sandbox", now=clock.now(), signature_version=version)
     loopback.serve("/sns/sandbox.pem", signer.certificate_pem)
     message = orjson.dumps(ses_message("Delivery", "ses-1")).decode()
-    verify_all(verifier(loopback, clock), signer.notification(message, at=clock.now()),
+    verify_all(verifier(loopback, clock, topics=("arn:aws:sns:eu-west-1:1:sandbox",)),
+               signer.notification(message, at=clock.now()),
                signer.notification(message, at=clock.now(), subject="Amazon SES Email Event Notification"))
+
+
+def test_a_message_from_an_unlisted_topic_is_refused_before_its_certificate_is_fetched(
+        cert_server: Loopback, signing_key: SigningKey, clock: ManualClock) -> None:
+    signed = envelope(cert_server, signing_key, TopicArn="arn:aws:sns:eu-west-1:999999999999:elsewhere")
+    with pytest.raises(sns.TopicNotAllowed) as refused:
+        verify_all(verifier(cert_server, clock), signed)
+    assert (refused.value.status_code, str(refused.value)) == (
+        403, "Forbidden: TopicArn is not one of the SNS topics clarion accepts")
+    assert cert_server.requests == []
+
+
+def test_topics_are_compared_exactly(cert_server: Loopback, signing_key: SigningKey, clock: ManualClock) -> None:
+    for near_miss in (TOPIC_ARN + "-2", TOPIC_ARN.upper(), TOPIC_ARN.rsplit(":", 1)[0] + ":*"):
+        with pytest.raises(sns.TopicNotAllowed):
+            verify_all(verifier(cert_server, clock), envelope(cert_server, signing_key, TopicArn=near_miss))
+
+
+def test_a_subscription_to_an_unlisted_topic_is_never_confirmed(cert_server: Loopback, signing_key: SigningKey,
+                                                                clock: ManualClock) -> None:
+    # confirm_subscription checks the topic itself too, whatever its caller checked before
+    confirmation = sns.parse_envelope(orjson.dumps(sign({
+        "Type": "SubscriptionConfirmation", "MessageId": "m-2", "Token": "t-2", "TopicArn": "arn:aws:sns:eu-west-1:9:x",
+        "Message": "You have chosen to subscribe", "SubscribeURL": cert_server.url("/sns/confirm?Token=t-2"),
+        "Timestamp": "2026-01-05T09:00:00.000Z", "SigningCertURL": cert_server.url(CERT_PATH)}, signing_key.key)))
+    with pytest.raises(sns.TopicNotAllowed):
+        run(verifier(cert_server, clock).confirm_subscription(confirmation))
+    assert cert_server.requests == []
+
+
+def test_with_no_topics_configured_every_message_is_refused(cert_server: Loopback, signing_key: SigningKey,
+                                                            clock: ManualClock) -> None:
+    with pytest.raises(sns.TopicNotAllowed) as refused:
+        verify_all(verifier(cert_server, clock, topics=()), envelope(cert_server, signing_key))
+    assert str(refused.value) == ("Forbidden: SES receipts are not accepted: no SNS topics are configured "
+                                  "(SNS_TOPIC_ARNS)")
+    assert cert_server.requests == []
+
+
+def test_the_topic_list_is_read_from_sns_topic_arns_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clarion.config import Settings
+
+    monkeypatch.setenv("SNS_TOPIC_ARNS", f'["{TOPIC_ARN}", "arn:aws:sns:eu-west-2:123456789012:other"]')
+    assert Settings().sns_topic_arns == [TOPIC_ARN, "arn:aws:sns:eu-west-2:123456789012:other"]
+    monkeypatch.delenv("SNS_TOPIC_ARNS")
+    assert Settings().sns_topic_arns == []
