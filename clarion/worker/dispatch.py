@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+import logging
 from typing import Any
 from uuid import UUID
 
@@ -10,7 +11,10 @@ from celery import Celery
 
 from clarion.worker.queues import DELIVERY_QUEUES, DELIVERY_TASKS, RECORD_HAND_OFF_TASK, RETRY_QUEUE
 
-__all__ = ["DELIVERY_BATCH_SIZE", "chunked", "enqueue_delivery", "enqueue_record_hand_off", "enqueue_retry"]
+__all__ = ["DELIVERY_BATCH_SIZE", "chunked", "enqueue_delivery", "enqueue_record_hand_off", "enqueue_retry",
+           "parse_ids"]
+
+logger = logging.getLogger(__name__)
 
 DELIVERY_BATCH_SIZE = 100  # ids per message: a Celery message costs ~1 ms, one id's delivery far more
 
@@ -40,6 +44,17 @@ def enqueue_record_hand_off(celery_app: Celery, hand_off: dict[str, Any], *, att
                             countdown: float | None = None) -> None:
     """Ask a worker to record a hand-off the database refused: the provider has it, so never resend it."""
     celery_app.send_task(RECORD_HAND_OFF_TASK, args=[hand_off, attempt], queue=RETRY_QUEUE, countdown=countdown)
+
+
+def parse_ids(raw_ids: Iterable[object]) -> list[UUID]:
+    """The ids of a queue message; a malformed one is logged and dropped, never fatal to the batch."""
+    ids = []
+    for raw in raw_ids:
+        try:
+            ids.append(UUID(str(raw)))
+        except ValueError:
+            logger.error("dropped a malformed notification id", extra={"notification_id": repr(raw)})
+    return ids
 
 
 def chunked(ids: Iterable[UUID], size: int = DELIVERY_BATCH_SIZE) -> Iterator[list[UUID]]:

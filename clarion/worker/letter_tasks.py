@@ -45,13 +45,13 @@ COLLATE_LIMIT = 10_000  # letters per sweep; the next sweep takes the rest
 @shared_task(bind=True, name=PREPARE_LETTERS_TASK, acks_late=True, ignore_result=True)
 def prepare_letters(self: Task, notification_ids: list[str], attempt: int = 0) -> None:
     """Queue adapter for clarion.delivery.letters.prepare_letters."""
-    prepare(self.app, worker_context(self.app), _ids(notification_ids), attempt)
+    prepare(self.app, worker_context(self.app), dispatch.parse_ids(notification_ids), attempt)
 
 
 @shared_task(bind=True, name=SEND_LETTERS_TASK, acks_late=True, ignore_result=True)
 def send_letters_to_dvla(self: Task, notification_ids: list[str], attempt: int = 0) -> None:
     """Queue adapter for clarion.delivery.letter_printing.send_letters."""
-    send_to_dvla(self.app, worker_context(self.app), _ids(notification_ids), attempt)
+    send_to_dvla(self.app, worker_context(self.app), dispatch.parse_ids(notification_ids), attempt)
 
 
 @shared_task(bind=True, name=COLLATE_LETTERS_TASK, ignore_result=True)
@@ -163,11 +163,3 @@ def _parts(context: WorkerContext) -> LetterParts | None:
     return context.letters
 
 
-def _ids(raw_ids: list[str]) -> list[UUID]:
-    ids = []
-    for raw in raw_ids:
-        try:
-            ids.append(UUID(raw))
-        except (TypeError, ValueError):
-            logger.error("dropped a malformed notification id", extra={"notification_id": repr(raw)})
-    return ids

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 from celery import Celery, Task, shared_task
 
@@ -84,12 +83,7 @@ def purge_limit_counters(self: Task) -> int:
 
 def _deliver_batch(app: Celery, notification_type: str, notification_ids: list[str], attempt: int) -> None:
     context = worker_context(app)
-    ids = []
-    for raw in notification_ids:
-        try:
-            ids.append(UUID(raw))
-        except (TypeError, ValueError):
-            logger.error("dropped a malformed notification id", extra={"notification_id": repr(raw)})
+    ids = dispatch.parse_ids(notification_ids)
     if not ids:
         return
     results = send.deliver_batch(ids, sessions=context.sessions, clients=context.clients, clock=context.clock,
