@@ -67,6 +67,11 @@ class CaptureServer:
         """The server's base URL."""
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
+    def only_request(self) -> CapturedRequest:
+        """The one request the server received (failing the test if there were more or none)."""
+        assert len(self.requests) == 1, f"expected one request, got {len(self.requests)}"
+        return self.requests[0]
+
     def __enter__(self) -> CaptureServer:
         self._thread.start()
         return self

@@ -23,7 +23,7 @@ from clarion.providers.errors import (
 from clarion.providers.http import make_http_session
 from clarion.providers.sms.firetext import FiretextClient, firetext_client_from_settings
 from tests.conftest import START
-from tests.unit.providers.capture import Answer, CapturedRequest, CaptureServer, RefusingPort
+from tests.unit.providers.capture import Answer, CaptureServer, RefusingPort
 
 PHONE = "447700900123"
 NOTIFICATION_ID = "0b4c8a6e-2d4f-4c1e-9a57-3f0f5d6c7e81"
@@ -45,15 +45,10 @@ def send(url: str, message: SmsMessage = MESSAGE, *, receipt_url: str | None = N
     asyncio.run(go())
 
 
-def only_request(server: CaptureServer) -> CapturedRequest:
-    assert len(server.requests) == 1
-    return server.requests[0]
-
-
 def test_firetext_receives_a_form_post_with_every_character_encoded() -> None:
     with CaptureServer(QUEUED) as server:
         send(server.url + PATH)
-    request = only_request(server)
+    request = server.only_request()
     assert (request.method, request.path) == ("POST", PATH)
     # UTF-8 percent-encoding; "&" and "+" escaped so they stay text; spaces become "+".
     assert request.body == (
@@ -71,7 +66,7 @@ def test_an_international_number_is_sent_with_the_international_key() -> None:
                                sender="CLARION")
     with CaptureServer(QUEUED) as server:
         send(server.url + PATH, international)
-    fields = dict(parse_qsl(only_request(server).body.decode()))
+    fields = dict(parse_qsl(server.only_request().body.decode()))
     assert fields["apiKey"] == "ft-international-key"
     assert fields["to"] == "16135550123"  # Firetext takes the number without "+"
 

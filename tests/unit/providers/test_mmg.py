@@ -23,7 +23,7 @@ from clarion.providers.errors import (
 from clarion.providers.http import make_http_session
 from clarion.providers.sms.mmg import MmgClient, mmg_client_from_settings
 from tests.conftest import START
-from tests.unit.providers.capture import Answer, CapturedRequest, CaptureServer, RefusingPort
+from tests.unit.providers.capture import Answer, CaptureServer, RefusingPort
 
 PHONE = "447700900123"
 NOTIFICATION_ID = "0b4c8a6e-2d4f-4c1e-9a57-3f0f5d6c7e81"
@@ -53,15 +53,10 @@ def send(url: str, message: SmsMessage = MESSAGE, *, receipt_url: str | None = N
     asyncio.run(go())
 
 
-def only_request(server: CaptureServer) -> CapturedRequest:
-    assert len(server.requests) == 1
-    return server.requests[0]
-
-
 def test_mmg_receives_a_json_post_with_the_api_key_as_the_basic_token() -> None:
     with CaptureServer(MMG_ACCEPTED) as server:
         send(server.url + PATH)
-    request = only_request(server)
+    request = server.only_request()
     assert (request.method, request.path) == ("POST", PATH)
     assert request.body == (
         b'{"reqType": "BULK", "MSISDN": "447700900123", "msg": "Hello & welcome + caf\\u00e9 \\ud83c\\udf89", '
@@ -88,7 +83,7 @@ def test_a_plus_never_reaches_mmg_in_the_msisdn() -> None:
     with CaptureServer(MMG_ACCEPTED) as server:
         send(server.url + PATH, SmsMessage(to="+" + PHONE, content="Hi", reference=NOTIFICATION_ID,
                                            international=False, sender="CLARION"))
-    assert json.loads(only_request(server).body)["MSISDN"] == PHONE
+    assert json.loads(server.only_request().body)["MSISDN"] == PHONE
 
 
 @pytest.mark.parametrize(("answer", "category", "detail"), [
