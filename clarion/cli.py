@@ -238,6 +238,10 @@ def sandbox_group(ctx: click.Context, host: str | None, port: int | None) -> Non
     from clarion.sandbox import run_sandbox
 
     settings = settings_of(ctx)
+    if (host or settings.sandbox_host) not in LOOPBACK_HOSTS:
+        # It posts receipts to whatever URL a request names: reachable from elsewhere, it would relay.
+        raise click.ClickException("the sandbox listens on loopback only (127.0.0.1, ::1 or localhost): it posts "
+                                   "receipts to any URL a request gives it")
     try:
         run_sandbox(settings, host=host, port=port)
     except OSError as error:

@@ -91,6 +91,13 @@ def test_set_says_so_when_no_sandbox_is_running() -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_clarion_sandbox_refuses_an_address_beyond_loopback() -> None:
+    result = clarion("sandbox", "--host", "0.0.0.0", port=free_port())
+
+    assert result.exit_code == 1
+    assert "loopback only" in result.stderr
+
+
 def start_process(tmp_path: Path, http_port: int, smtp_port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "SANDBOX_PORT": str(http_port), "SANDBOX_SMTP_PORT": str(smtp_port),
            "API_HOST_NAME": "http://127.0.0.1:9"}
