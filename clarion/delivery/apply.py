@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select, update
@@ -23,13 +24,13 @@ notifications = Notification.__table__
 
 
 def apply_status(session: Session, notification_id: UUID, new_status: str, *, now: datetime,
-                 failure_reason: str | None = None) -> bool:
-    """Move the row to `new_status` if `status.can_move` allows; False when refused.
+                 failure_reason: str | None = None, **also: Any) -> bool:
+    """Move the row to `new_status` if `status.can_move` allows, setting `also` with it; False when refused.
 
     One conditional UPDATE (compare-and-set on the current status), so two writers can never both
     move a row, on SQLite (which has no row locks) as on PostgreSQL.
     """
-    values: dict[str, object] = {"status": new_status, "updated_at": now}
+    values: dict[str, object] = {"status": new_status, "updated_at": now, **also}
     if failure_reason is not None:
         values["failure_reason"] = failure_reason
     moved = session.execute(

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clarion.clock import Clock
 from clarion.db.models import Notification
-from clarion.delivery import status
-from clarion.delivery.letters import LONDON, move_status, release_claim
+from clarion.delivery import apply, status
+from clarion.delivery.letters import LONDON, release_claim
 from clarion.delivery.send import Run, run_here
 from clarion.letters import LetterStore, letter_key
 from clarion.providers.errors import PermanentProviderError
@@ -156,7 +156,7 @@ def _give_up(notification_id: UUID, reason: str, *, sessions: sessionmaker[Sessi
     log.warning("letter technical failure", extra={"notification_id": str(notification_id), "reason": reason})
     try:
         with sessions.begin() as session:
-            moved = move_status(session, notification_id, status.TECHNICAL_FAILURE, now=clock.now(),
+            moved = apply.apply_status(session, notification_id, status.TECHNICAL_FAILURE, now=clock.now(),
                                 failure_reason=reason, delivery_claimed_at=None)
     except Exception as exc:
         # Its claim holds it until it lapses; then collation sends it again and the printer refuses it again.

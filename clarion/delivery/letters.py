@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from clarion.clock import Clock
 from clarion.db.models import Notification, Service, TemplateHistory
-from clarion.delivery import status
+from clarion.delivery import apply, status
 from clarion.delivery.intake import INTERNATIONAL_LETTERS
 from clarion.letters import (
     LetterContent,
@@ -55,7 +55,7 @@ from clarion.recipients import postal_address
 
 __all__ = [
     "LONDON", "LetterOptions", "PrepareOutcome", "PrepareResult", "ScannerUnavailable",
-    "VIRUS_DETECTED", "give_up_on_unchecked", "move_status", "prepare_letters", "release_claim",
+    "VIRUS_DETECTED", "give_up_on_unchecked", "prepare_letters", "release_claim",
     "requeue_unprepared",
 ]
 
@@ -211,11 +211,11 @@ def _check_precompiled(letter: _Letter, *, sessions: sessionmaker[Session], stor
     stores.pdf.put(key, pdf)
     postage = address.postage_zone if address.international else letter.postage
     with sessions.begin() as session:
-        moved = move_status(session, letter.id, status.CREATED, now=clock.now(), to="\n".join(address.lines),
+        moved = apply.apply_status(session, letter.id, status.CREATED, now=clock.now(), to="\n".join(address.lines),
                             normalised_to=_normalised(address.lines), postage=postage,
                             billable_units=checked.sheets, delivery_claimed_at=None)
         if moved and letter.test_key:  # Notify marks a test-key precompiled letter delivered once it is valid
-            move_status(session, letter.id, status.DELIVERED, now=clock.now())
+            apply.apply_status(session, letter.id, status.DELIVERED, now=clock.now())
     if not moved:
         return PrepareOutcome.SKIPPED
     try:
@@ -230,7 +230,7 @@ def _fail(sessions: sessionmaker[Session], letter: _Letter, new_status: str, rea
           clock: Clock) -> PrepareOutcome:
     log.warning("letter refused", extra={"notification_id": str(letter.id), "status": new_status, "reason": reason})
     with sessions.begin() as session:
-        moved = move_status(session, letter.id, new_status, now=clock.now(), failure_reason=reason,
+        moved = apply.apply_status(session, letter.id, new_status, now=clock.now(), failure_reason=reason,
                             delivery_claimed_at=None)
     if moved:
         return PrepareOutcome(new_status)
@@ -248,19 +248,6 @@ def _set_aside(session: Session, notification_id: UUID, *, reason: str) -> None:
     n = notifications.c
     session.execute(update(notifications).where(n.id == notification_id, n.key_type == "test")
                     .values(failure_reason=reason, delivery_claimed_at=None))
-
-
-def move_status(session: Session, notification_id: UUID, new_status: str, *, now: datetime, **values: Any) -> bool:
-    """Compare-and-set: move to `new_status` (setting `values` too) only from a status the table allows."""
-    moved = session.execute(
-        update(notifications)
-        .where(notifications.c.id == notification_id,
-               notifications.c.status.in_(sorted(status.previous_statuses(new_status))))
-        .values(status=new_status, updated_at=now, **values)
-    ).rowcount
-    if not moved:
-        log.info("letter status not moved", extra={"notification_id": str(notification_id), "new_status": new_status})
-    return bool(moved)
 
 
 def _record_ready(session: Session, notification_id: UUID, expected_status: str, *, now: datetime,
