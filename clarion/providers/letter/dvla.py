@@ -30,7 +30,6 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 import aiohttp
 import jwt
@@ -46,6 +45,7 @@ from clarion.providers.errors import (
     ProviderUnavailable,
     RetryableProviderError,
 )
+from clarion.providers.http import require_http_url
 from clarion.providers.letter import print_request
 from clarion.providers.letter.addresses import InvalidPrintAddress
 from clarion.providers.letter.callback_token import LetterCallbackTokens, callback_url
@@ -94,8 +94,8 @@ class DvlaClient(LetterClient):
                 raise ValueError(f"{setting} is empty; DVLA would refuse every request")
         if timeout_s <= 0:
             raise ValueError(f"DVLA_TIMEOUT_S must be positive, got {timeout_s}")
-        self._base_url = _http_url("DVLA_API_BASE_URL", base_url).rstrip("/")
-        self._callback_host = _http_url("API_HOST_NAME", callback_host)
+        self._base_url = require_http_url("DVLA_API_BASE_URL", base_url).rstrip("/")
+        self._callback_host = require_http_url("API_HOST_NAME", callback_host)
         self._username, self._password, self._api_key = username, password, api_key
         self._tokens = callback_tokens
         self._session = session
@@ -210,13 +210,6 @@ def dvla_client_from_settings(settings: Settings, *, session: aiohttp.ClientSess
         callback_tokens=LetterCallbackTokens(settings.secret_key.get_secret_value()), session=session,
         timeout_s=settings.dvla_timeout_s, ssl_context=tls_context(settings.dvla_api_tls_ciphers),
     )
-
-
-def _http_url(setting: str, url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{setting} must be an absolute http(s) URL, got {url!r}")
-    return url
 
 
 def _error_detail(reply: bytes) -> str | None:
