@@ -33,13 +33,9 @@ from clarion.api.app import create_app
 from clarion.clock import ManualClock
 from clarion.config import Settings
 from clarion.db.models import Complaint, Notification
-from clarion.providers.registry import NotificationProviderClients
-from clarion.worker import app as worker_app
-from clarion.worker.context import WorkerContext, install_context
-from clarion.worker.queues import ALL_QUEUES
 from tests.conftest import START, TEST_SECRET
 from tests.unit.delivery.factory import add_notification  # noqa: F401  (fixture)
-from tests.unit.worker.conftest import take_messages
+from tests.unit.worker.conftest import celery_app_for, take_messages
 
 MMG_TOKEN = "mmg-receipt-secret"
 FIRETEXT_TOKEN = "firetext-receipt-secret"
@@ -173,16 +169,8 @@ def receipt_settings(database_url: str, loopback: Loopback) -> Settings:
 
 @pytest.fixture
 def celery_app(receipt_settings: Settings, clock: ManualClock) -> Iterator[Celery]:
-    """A clarion app on memory:// whose tasks use the test database and clock, with empty queues."""
-    app = worker_app.make_celery(receipt_settings)
-    install_context(app, WorkerContext.from_settings(receipt_settings, clock=clock,
-                                                     clients=NotificationProviderClients([])))
-    app.tasks  # noqa: B018  (finalize: registers the tasks)
-    for queue in ALL_QUEUES:
-        take_messages(app, queue)
-    yield app
-    for queue in ALL_QUEUES:
-        take_messages(app, queue)
+    """A clarion app on memory:// for the receipt settings and the test clock."""
+    yield from celery_app_for(receipt_settings, clock)
 
 
 @pytest.fixture

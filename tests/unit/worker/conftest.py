@@ -29,9 +29,8 @@ def take_messages(app: Celery, queue: str) -> list[tuple[dict[str, Any], list[An
     return taken
 
 
-@pytest.fixture
-def celery_app(settings: Settings, sessions: sessionmaker[Session], clock: ManualClock) -> Iterator[Celery]:
-    """A clarion app on memory:// whose tasks use the test database and clock, with empty queues."""
+def celery_app_for(settings: Settings, clock: ManualClock) -> Iterator[Celery]:
+    """A clarion app on memory:// whose tasks use these settings' database and the clock, with empty queues."""
     app = worker_app.make_celery(settings)
     install_context(app, WorkerContext.from_settings(settings, clock=clock, clients=NotificationProviderClients([])))
     app.tasks  # noqa: B018  (finalize: registers the tasks)
@@ -40,3 +39,9 @@ def celery_app(settings: Settings, sessions: sessionmaker[Session], clock: Manua
     yield app
     for queue in ALL_QUEUES:
         take_messages(app, queue)
+
+
+@pytest.fixture
+def celery_app(settings: Settings, sessions: sessionmaker[Session], clock: ManualClock) -> Iterator[Celery]:
+    """A clarion app on memory:// for the test database and clock."""
+    yield from celery_app_for(settings, clock)
