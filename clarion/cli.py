@@ -487,7 +487,7 @@ def providers_group(ctx: click.Context) -> None:
 
 @providers_group.command("set")
 @click.argument("identifier")
-@click.option("--priority", type=int, help="0..100; for SMS, the provider's share of traffic.")
+@click.option("--priority", type=int, help="0..100; for SMS, the provider's share of traffic (the others are rebalanced).")
 @click.option("--active", type=click.BOOL, metavar="true|false")
 @click.option("--reason", required=True, help="Why; kept in the provider's history.")
 @click.option("--type", "notification_type", metavar="sms|email|letter", help="If the identifier serves several.")
@@ -499,22 +499,38 @@ def providers_set(ctx: click.Context, identifier: str, priority: int | None, act
 
     with transaction(ctx) as session:
         provider = providers.get_provider(session, identifier, notification_type)
-        providers.set_provider(session, provider, reason=reason, actor=CLI_ACTOR, now=now(), priority=priority,
-                               active=active)
-        echo_json(providers.serialise_provider(provider))
+        changes = providers.set_provider(session, provider, reason=reason, actor=CLI_ACTOR, now=now(),
+                                         priority=priority, active=active,
+                                         resting=settings_of(ctx).sms_provider_resting_points)
+        echo_json({**providers.serialise_provider(provider), "changes": [change.to_json() for change in changes]})
 
 
 @providers_group.command("history")
-@click.argument("identifier")
-@click.option("--type", "notification_type", metavar="sms|email|letter", help="If the identifier serves several.")
+@click.argument("identifier", required=False)
+@click.option("--type", "notification_type", metavar="sms|email|letter", help="Only this channel's providers.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
 @click.pass_context
-def providers_history(ctx: click.Context, identifier: str, notification_type: str | None) -> None:
-    """A provider's versions, newest first: who changed what, and why."""
+def providers_history(ctx: click.Context, identifier: str | None, notification_type: str | None, limit: int,
+                      as_json: bool) -> None:
+    """Weight changes, newest first: when, which provider, old and new weight, why, and who."""
     from clarion.manage import providers
 
     with transaction(ctx) as session:
-        provider = providers.get_provider(session, identifier, notification_type)
-        echo_json([providers.serialise_provider(row) for row in providers.provider_history(session, provider)])
+        provider = providers.get_provider(session, identifier, notification_type) if identifier else None
+        rows = providers.history(session, provider=provider, notification_type=notification_type, limit=limit)
+        lines = [providers.serialise_provider(row) for row in rows]
+    if as_json:
+        for line in lines:
+            click.echo(orjson.dumps(line).decode())
+        return
+    click.echo(f"{'when (UTC)':<20} {'type':<6} {'provider':<10} {'weight':>11} {'active':<6}  {'actor':<16} reason")
+    for line in lines:
+        old = "" if line["previous_priority"] is None else f"{line['previous_priority']} → "
+        when = (line["updated_at"] or "")[:19].replace("T", " ")
+        click.echo(f"{when:<20} {line['notification_type']:<6} {line['identifier']:<10} "
+                   f"{old + str(line['priority']):>11} {str(line['active']).lower():<6}  "
+                   f"{line['created_by'] or '':<16} {line['reason'] or ''}")
 
 
 def parse_uuid(value: str, what: str) -> uuid.UUID:

@@ -10,7 +10,7 @@ from datetime import time
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_SECRET = "clarion-local-development-secret-do-not-use-in-production"
@@ -72,6 +72,24 @@ class Settings(BaseSettings):
     mmg_inbound_sms_auth: list[str] = []
     firetext_inbound_sms_auth: list[str] = []
     sms_provider_resting_points: dict[str, int] = {"mmg": 51, "firetext": 49}
+
+    # --- routing (issue 4): design.md §5; the defaults are the blog post's, clarion/routing/rules.py has Notify's ---
+    # Email priorities are an order (highest first); faults move them like SMS weights, and tend-back
+    # moves them back to these.
+    email_provider_resting_points: dict[str, int] = {"ses": 10, "smtp": 5}
+    provider_step_points: int = Field(10, ge=1, le=100)  # points moved by one change
+    provider_fault_threshold: int = Field(1, ge=1)  # faults (5xx, timeout, connection error) within the window that move weight
+    provider_fault_window_s: int = Field(60, ge=1)
+    provider_fault_guard_s: int = Field(60, ge=0)  # a fault moves no weight within this long of any change of the channel
+    sms_slow_check_interval_s: float = Field(60, gt=0)  # how often the slow-delivery check runs
+    sms_slow_window_s: int = Field(600, ge=1)  # texts sent within this long are judged ...
+    sms_slow_after_s: int = Field(240, ge=1)  # ... slow when not delivered within this long ...
+    sms_slow_ratio: float = Field(0.3, gt=0, le=1)  # ... and a provider is slow when at least this share of them is
+    sms_slow_guard_s: int = Field(60, ge=0)
+    provider_tend_back_interval_s: float = Field(300, gt=0)  # how often tend-back runs ...
+    provider_tend_back_quiet_s: int = Field(3600, ge=0)  # ... and acts once no weight moved away for this long
+    provider_tend_back_quiet_since: Literal["move-away", "any-change"] = "move-away"
+    routing_cache_ttl_s: float = Field(2.0, ge=0)  # how long a process routes by weights it read (Notify: 10 s)
 
     # --- providers: HTTP clients (issue 3) ---
     provider_timeout_s: float = 10.0  # Notify's MMG/Firetext timeout
@@ -138,6 +156,14 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = None  # a worker's Prometheus /metrics on 127.0.0.1 (provider requests)
     statsd_host: str | None = None
     statsd_port: int = 8125
+
+    @field_validator("sms_provider_resting_points", "email_provider_resting_points")
+    @classmethod
+    def _points_between_0_and_100(cls, points: dict[str, int]) -> dict[str, int]:
+        wrong = {name: value for name, value in points.items() if not 0 <= value <= 100}
+        if wrong:
+            raise ValueError(f"resting points must be between 0 and 100: {wrong}")
+        return points
 
     @model_validator(mode="after")
     def _refuse_local_secrets_in_production(self) -> Self:

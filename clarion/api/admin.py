@@ -339,7 +339,7 @@ def get_provider(identifier: str, request: Request,
     """One provider and its last versions, newest first."""
     with _begin(request) as session:
         provider = providers.get_provider(session, identifier, notification_type)
-        history = providers.provider_history(session, provider)
+        history = providers.history(session, provider=provider)
         return {**providers.serialise_provider(provider),
                 "history": [providers.serialise_provider(row) for row in history]}
 
@@ -349,9 +349,8 @@ def set_provider(identifier: str, body: ProviderUpdate, request: Request) -> dic
     """Set a provider's priority or active flag by hand, with a reason."""
     with _begin(request) as session:
         provider = providers.get_provider(session, identifier, body.notification_type)
-        providers.set_provider(session, provider, reason=body.reason, actor=ACTOR, now=_now(request),
-                               priority=body.priority, active=body.active)
+        resting = request.app.state.settings.sms_provider_resting_points
+        changes = providers.set_provider(session, provider, reason=body.reason, actor=ACTOR, now=_now(request),
+                                         priority=body.priority, active=body.active, resting=resting)
         changed = providers.serialise_provider(provider)
-    log.info("provider changed by hand", extra={"provider_name": identifier, "priority": changed["priority"],
-                                                 "active": changed["active"], "actor": ACTOR, "reason": body.reason})
-    return changed
+    return {**changed, "changes": [change.to_json() for change in changes]}

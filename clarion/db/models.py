@@ -220,9 +220,32 @@ class ProviderDetailsHistory(ProviderFields, Base):
     """Every version of a provider's details: the audit trail of routing changes."""
 
     __tablename__ = "provider_details_history"
+    __table_args__ = (Index("ix_provider_details_history_type_updated", "notification_type", "updated_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    previous_priority: Mapped[int | None] = mapped_column(Integer)  # the weight before this change
+
+
+class RoutingState(Base):
+    """When a channel's weights last changed; automatic changes lock this row and check it (the guards)."""
+
+    __tablename__ = "routing_state"
+
+    notification_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    changed_at: Mapped[datetime | None]  # any change of a weight or active flag, tend-back included
+    moved_away_at: Mapped[datetime | None]  # a fault, slowness or an operator moved weight
+
+
+class ProviderFaultWindow(Base):
+    """Faults a provider made since its window opened (used when one fault is not enough to move weight)."""
+
+    __tablename__ = "provider_fault_windows"
+
+    notification_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(32), primary_key=True)
+    window_started_at: Mapped[datetime]
+    faults: Mapped[int] = mapped_column(Integer)
 
 
 class InboundSms(Base):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,7 +33,7 @@ from clarion.delivery import apply, status
 from clarion.providers.base import EmailClient, EmailMessage, SmsClient, SmsMessage
 from clarion.providers.errors import PermanentProviderError
 from clarion.providers.registry import NotificationProviderClients
-from clarion.routing import select as routing
+from clarion.routing import ProviderCache, Router
 
 __all__ = [
     "AttemptResult",
@@ -60,9 +60,9 @@ EMAIL_PERMANENT_FAILURE = "perm-fail@simulator.notify"
 
 
 class ChooseProvider(Protocol):
-    """The routing policy: which provider gets a notification of this channel."""
+    """The routing policy (`routing.Router.choose`): which provider gets this attempt."""
 
-    def __call__(self, session: Session, notification_type: str, *, international: bool) -> str: ...
+    def __call__(self, notification_type: str, *, international: bool = False, avoid: Collection[str] = ()) -> str: ...
 
 
 class DeliveryOutcome(StrEnum):
@@ -179,8 +179,8 @@ class HandOff:
 
 
 def deliver(notification_id: UUID, *, sessions: sessionmaker[Session], clients: NotificationProviderClients,
-            clock: Clock, choose: ChooseProvider = routing.choose_provider,
-            options: DeliveryOptions = DeliveryOptions(), run: Run = run_here) -> DeliveryOutcome:
+            clock: Clock, choose: ChooseProvider | None = None, options: DeliveryOptions = DeliveryOptions(),
+            run: Run = run_here) -> DeliveryOutcome:
     """Deliver one notification (see `deliver_batch`); a retryable error is raised instead of returned."""
     [result] = deliver_batch([notification_id], sessions=sessions, clients=clients, clock=clock, choose=choose,
                              options=options, run=run)
@@ -191,14 +191,15 @@ def deliver(notification_id: UUID, *, sessions: sessionmaker[Session], clients: 
 
 
 def deliver_batch(notification_ids: Sequence[UUID], *, sessions: sessionmaker[Session],
-                  clients: NotificationProviderClients, clock: Clock,
-                  choose: ChooseProvider = routing.choose_provider, options: DeliveryOptions = DeliveryOptions(),
-                  run: Run = run_here) -> list[AttemptResult]:
+                  clients: NotificationProviderClients, clock: Clock, choose: ChooseProvider | None = None,
+                  options: DeliveryOptions = DeliveryOptions(), run: Run = run_here,
+                  avoid: Collection[str] = ()) -> list[AttemptResult]:
     """Take a batch of `created` notifications to their providers, all calls in flight at once.
 
-    1. One short transaction claims every id still `created` and unclaimed, reads their jobs and
-       picks a provider for each. A second copy of a queue message (a sweeper's, or a broker's
-       redelivery) finds the claims and sends nothing.
+    1. One short transaction claims every id still `created` and unclaimed and reads their jobs;
+       `choose` then picks a provider for each, another than `avoid` where it can (a failover
+       retry). A second copy of a queue message (a sweeper's, or a broker's redelivery) finds the
+       claims and sends nothing. Without `choose`, the database's current weights are used.
     2. With no connection held, every provider call is started on the event loop (`run`).
     3. As calls finish, the hand-offs that finished together are recorded in one transaction, so
        a slow provider call never delays recording the others. Every call started is waited for
@@ -211,15 +212,16 @@ def deliver_batch(notification_ids: Sequence[UUID], *, sessions: sessionmaker[Se
     planned: list[tuple[DeliveryJob, str | None]] = []
     with sessions.begin() as session:
         jobs = claim_jobs(session, notification_ids, now=clock.now(), lasts=options.claim_lasts)
-        for job in jobs:
-            if not job.service_active or job.key_type == "test":
-                planned.append((job, None))
-                continue
-            try:
-                planned.append((job, choose(session, job.notification_type, international=job.international)))
-            except Exception as exc:
-                results[job.notification_id] = AttemptResult(job.notification_id, error=exc)
     # The session is closed here: no connection is held while providers think.
+    choose = choose or Router(ProviderCache(sessions, clock, ttl_s=0), configured=clients.configured()).choose
+    for job in jobs:
+        if not job.service_active or job.key_type == "test":
+            planned.append((job, None))
+            continue
+        try:
+            planned.append((job, choose(job.notification_type, international=job.international, avoid=avoid)))
+        except Exception as exc:
+            results[job.notification_id] = AttemptResult(job.notification_id, error=exc)
     calls: dict[Future[Any], tuple[DeliveryJob, str]] = {}
     try:
         for job, provider in planned:

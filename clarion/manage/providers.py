@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from clarion.db.models import ProviderDetails, ProviderDetailsHistory
 from clarion.manage.errors import ManageError, NotFound
+from clarion.routing import manual
+from clarion.routing.changes import WeightChange
 
 
 def list_providers(session: Session) -> list[ProviderDetails]:
@@ -32,37 +35,35 @@ def get_provider(session: Session, identifier: str, notification_type: str | Non
 
 
 def set_provider(session: Session, provider: ProviderDetails, *, reason: str, actor: str, now: datetime,
-                 priority: int | None = None, active: bool | None = None) -> ProviderDetails:
-    """Change a provider's priority or active flag by hand, with a reason, recorded in its history."""
+                 priority: int | None = None, active: bool | None = None,
+                 resting: Mapping[str, int] | None = None) -> list[WeightChange]:
+    """Change a provider's priority or active flag by hand, with a reason, recorded in its history.
+
+    For text messages the other active providers are rebalanced so the weights still sum to 100
+    (`routing.manual`); `resting` (SMS_PROVIDER_RESTING_POINTS) places a provider being activated.
+    """
     if not reason.strip():
         raise ManageError("say why with a reason (--reason)")
     if priority is None and active is None:
         raise ManageError("nothing to change: give a priority, an active flag, or both")
     if priority is not None and not 0 <= priority <= 100:
         raise ManageError(f"priority must be between 0 and 100, not {priority}")
-    if priority is not None:
-        provider.priority = priority
-    if active is not None:
-        provider.active = active
-    provider.reason, provider.created_by, provider.updated_at = reason, actor, now
-    provider.version += 1
-    session.flush()
-    record_history(session, provider)
-    return provider
+    changes = manual.set_by_hand(session, provider.notification_type, provider.identifier, now=now, actor=actor,
+                                 reason=reason, priority=priority, active=active, resting=resting)
+    session.refresh(provider)
+    return changes
 
 
-def record_history(session: Session, provider: ProviderDetails) -> None:
-    """Write the provider's current values as a new history row."""
-    columns = [c.key for c in ProviderDetailsHistory.__table__.columns]
-    session.add(ProviderDetailsHistory(**{name: getattr(provider, name) for name in columns}))
-    session.flush()
-
-
-def provider_history(session: Session, provider: ProviderDetails, limit: int = 100) -> list[ProviderDetailsHistory]:
-    """The provider's last versions, newest first."""
-    return list(session.scalars(
-        select(ProviderDetailsHistory).where(ProviderDetailsHistory.id == provider.id)
-        .order_by(ProviderDetailsHistory.version.desc()).limit(limit)))
+def history(session: Session, *, provider: ProviderDetails | None = None, notification_type: str | None = None,
+            limit: int = 100) -> list[ProviderDetailsHistory]:
+    """Versions of one provider (or of every provider, or of one channel's), newest first."""
+    h = ProviderDetailsHistory
+    query = select(h).order_by(h.updated_at.desc(), h.version.desc(), h.identifier).limit(limit)
+    if provider is not None:
+        query = select(h).where(h.id == provider.id).order_by(h.version.desc()).limit(limit)
+    if notification_type is not None:
+        query = query.where(h.notification_type == notification_type)
+    return list(session.scalars(query))
 
 
 def serialise_provider(row: ProviderDetails | ProviderDetailsHistory) -> dict[str, Any]:
@@ -73,4 +74,5 @@ def serialise_provider(row: ProviderDetails | ProviderDetailsHistory) -> dict[st
         "supports_international": row.supports_international, "version": row.version,
         "updated_at": row.updated_at.isoformat() if row.updated_at else None,
         "created_by": row.created_by, "reason": row.reason,
+        **({"previous_priority": row.previous_priority} if isinstance(row, ProviderDetailsHistory) else {}),
     }

@@ -36,6 +36,10 @@ class NotificationProviderClients:
             raise UnknownProvider(name, f"no {notification_type} client configured; configured: {known}")
         return self._clients[(notification_type, name)]
 
+    def configured(self) -> set[tuple[str, str]]:
+        """Every (name, channel) this process has a client for."""
+        return {(name, notification_type) for notification_type, name in self._clients}
+
     def names(self, notification_type: str) -> list[str]:
         """The configured provider names for a channel."""
         return sorted(n for t, n in self._clients if t == notification_type)

@@ -1,5 +1,12 @@
-"""Provider selection: which provider gets the next notification of a channel."""
+"""Provider selection and weights: the load-balancing policy of the blog post (design.md §5).
 
-from clarion.routing.select import NoActiveProvider, choose_provider
+`select` chooses the provider of each attempt from cached weights; `policy` moves weights on
+faults, slow delivery and tend-back; `manual` is the operator's change; `changes` makes every
+change one locked, audited step; `weights` is the arithmetic; `rules` the numbers.
+"""
 
-__all__ = ["NoActiveProvider", "choose_provider"]
+from clarion.routing.policy import Balancer
+from clarion.routing.rules import RoutingRules
+from clarion.routing.select import NoActiveProvider, ProviderCache, Router
+
+__all__ = ["Balancer", "NoActiveProvider", "ProviderCache", "Router", "RoutingRules"]

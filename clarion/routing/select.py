@@ -1,33 +1,136 @@
-"""Interim provider selection: the active provider of a channel with the highest priority.
+"""Provider selection: which provider gets the next delivery attempt of a channel.
 
-A later issue replaces this with the weighted selection of design.md §5; the signature stays.
+Text messages: at random in proportion to the weights of the eligible providers (active, able to
+send internationally where the number needs it, and with a client configured in this process). A
+lone eligible provider is always used, even at weight 0; all-zero weights split equally instead of
+failing. Email and letters: the eligible provider with the highest priority (the seed's order).
+`avoid` names providers that just failed this notification: another eligible provider is chosen
+when there is one (failover for the message itself).
+
+Provider rows are read through a per-process cache that lives `ttl_s` seconds (2 by default), so a
+weight change reaches every worker within that long; no database query is made per message.
 """
 
 from __future__ import annotations
 
+import random
+import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from clarion.db.models import ProviderDetails
+from clarion.clock import Clock
+from clarion.db.models import ProviderDetails, RoutingState
+from clarion.routing import metrics
 
-__all__ = ["NoActiveProvider", "choose_provider"]
+__all__ = ["ChannelProviders", "NoActiveProvider", "ProviderCache", "Router", "choose_weighted", "choose_ordered"]
+
+WEIGHTED_CHANNELS = frozenset({"sms"})
 
 
 class NoActiveProvider(Exception):
     """No provider is active for this channel (and international, where asked); retry later."""
 
 
-def choose_provider(session: Session, notification_type: str, *, international: bool = False) -> str:
-    """The identifier of the active provider for this channel with the highest priority."""
+@dataclass(frozen=True)
+class Provider:
+    """What selection needs of one provider row."""
+
+    identifier: str
+    priority: int
+    active: bool
+    supports_international: bool
+
+
+@dataclass(frozen=True)
+class ChannelProviders:
+    """One channel's providers, best priority first, and when its weights last changed."""
+
+    providers: tuple[Provider, ...]
+    changed_at: datetime | None
+
+
+def load_channels(session: Session) -> dict[str, ChannelProviders]:
+    """Every channel's providers and routing state, in two small queries."""
     table = ProviderDetails.__table__
-    query = (select(table.c.identifier)
-             .where(table.c.notification_type == notification_type, table.c.active.is_(True))
-             .order_by(table.c.priority.desc(), table.c.identifier)
-             .limit(1))
-    if international:
-        query = query.where(table.c.supports_international.is_(True))
-    identifier = session.execute(query).scalar_one_or_none()
-    if identifier is None:
-        wanted = f"international {notification_type}" if international else notification_type
-        raise NoActiveProvider(f"no active {wanted} provider; activate one and the notification is retried")
-    return identifier
+    rows = session.execute(select(table.c.notification_type, table.c.identifier, table.c.priority, table.c.active,
+                                  table.c.supports_international)
+                           .order_by(table.c.priority.desc(), table.c.identifier)).all()
+    state = dict(session.execute(select(RoutingState.notification_type, RoutingState.changed_at)).tuples().all())
+    grouped: dict[str, list[Provider]] = {}
+    for row in rows:
+        grouped.setdefault(row.notification_type, []).append(
+            Provider(row.identifier, row.priority, row.active, row.supports_international))
+    return {channel: ChannelProviders(tuple(providers), state.get(channel)) for channel, providers in grouped.items()}
+
+
+class ProviderCache:
+    """Provider rows of every channel, re-read from the database once they are `ttl_s` seconds old."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock, *, ttl_s: float = 2.0) -> None:
+        self._sessions, self._clock, self._ttl_s = sessions, clock, ttl_s
+        self._lock = threading.Lock()
+        self._channels: dict[str, ChannelProviders] = {}
+        self._read_at: float | None = None
+
+    def channel(self, notification_type: str) -> ChannelProviders:
+        """The channel's providers, at most `ttl_s` seconds old."""
+        read_at = self._read_at
+        if read_at is None or self._clock.monotonic() - read_at >= self._ttl_s:
+            self.refresh(stale=read_at)
+        return self._channels.get(notification_type, ChannelProviders((), None))
+
+    def refresh(self, stale: float | None = None) -> None:
+        """Read the rows again (one thread reads; the others use what it read)."""
+        with self._lock:
+            if stale is not None and self._read_at != stale:
+                return  # another thread refreshed while this one waited
+            with self._sessions() as session:
+                self._channels = load_channels(session)
+            self._read_at = self._clock.monotonic()
+        for channel, providers in self._channels.items():
+            for provider in providers.providers:
+                metrics.set_weight(channel, provider.identifier, provider.priority if provider.active else 0)
+
+
+class Router:
+    """Chooses the provider of each delivery attempt (design.md §5)."""
+
+    def __init__(self, cache: ProviderCache, *, configured: Collection[tuple[str, str]] | None = None,
+                 rng: random.Random | None = None) -> None:
+        """`configured`: the (identifier, type) pairs this process has clients for; None means all."""
+        self.cache = cache
+        self._configured = frozenset(configured) if configured is not None else None
+        self._rng = rng or random.Random()
+
+    def choose(self, notification_type: str, *, international: bool = False, avoid: Collection[str] = ()) -> str:
+        """The identifier of the provider for this attempt; NoActiveProvider when there is none."""
+        eligible = [p for p in self.cache.channel(notification_type).providers
+                    if p.active and (p.supports_international or not international)
+                    and (self._configured is None or (p.identifier, notification_type) in self._configured)]
+        if not eligible:
+            wanted = f"international {notification_type}" if international else notification_type
+            raise NoActiveProvider(f"no active {wanted} provider; activate one and the notification is retried")
+        others = [p for p in eligible if p.identifier not in avoid]
+        candidates = others or eligible
+        if notification_type in WEIGHTED_CHANNELS:
+            return choose_weighted(candidates, self._rng)
+        return choose_ordered(candidates)
+
+
+def choose_weighted(providers: Sequence[Provider], rng: random.Random) -> str:
+    """One provider at random in proportion to its weight; a lone one always; equal split if all are 0."""
+    if len(providers) == 1:
+        return providers[0].identifier
+    weights = [p.priority for p in providers]
+    if sum(weights) <= 0:
+        return rng.choice(providers).identifier
+    return rng.choices(providers, weights=weights)[0].identifier
+
+
+def choose_ordered(providers: Sequence[Provider]) -> str:
+    """The provider with the highest priority (providers come best first)."""
+    return providers[0].identifier

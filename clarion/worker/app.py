@@ -18,6 +18,7 @@ from clarion.config import DATA_DIR, Settings
 from clarion.worker import context, schedule
 from clarion.worker import letter_tasks as _letter_tasks  # noqa: F401  (registers the letter tasks)
 from clarion.worker import receipt_tasks as _receipt_tasks  # noqa: F401  (registers process_receipts)
+from clarion.worker import routing_tasks as _routing_tasks  # noqa: F401  (registers the routing beat tasks)
 from clarion.worker import tasks as _tasks  # noqa: F401  (registers the tasks with every app)
 from clarion.worker.queues import (
     ALL_QUEUES,

@@ -1,4 +1,4 @@
-"""The worker's one shared object: settings, sessions, provider clients, clock and retry policy.
+"""The worker's one shared object: settings, sessions, provider clients, clock, retry policy and routing.
 
 Built lazily on first use in each worker process (and again after a fork), from the Settings given
 to `make_celery`; tests install their own with `install_context` (a ManualClock, a test database,
@@ -26,6 +26,7 @@ from clarion.delivery.send import DeliveryOptions
 from clarion.letters import LetterStores, Scanner, fonts_from_settings, scanner_from_settings, stores_from_settings
 from clarion.providers.letter import LetterClient
 from clarion.providers.registry import NotificationProviderClients
+from clarion.routing import Balancer, ProviderCache, Router, RoutingRules
 from clarion.worker.clients import build_clients
 from clarion.worker.provider_loop import ProviderLoop
 from clarion.worker.retry import RetryPolicy
@@ -59,6 +60,19 @@ class WorkerContext:
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     loop: ProviderLoop = field(default_factory=ProviderLoop)  # where every provider call of the process runs
     letters: LetterParts | None = None  # None: this context does not handle letters (some tests)
+    router: Router = field(default=None)  # type: ignore[assignment]  # built from the above when not given
+    balancer: Balancer = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        # Every process routes by the database's weights through its own short-lived cache, and
+        # only to providers it has a client for.
+        if self.router is None:
+            cache = ProviderCache(self.sessions, self.clock, ttl_s=self.settings.routing_cache_ttl_s)
+            object.__setattr__(self, "router", Router(cache, configured=self.clients.configured()))
+        if self.balancer is None:
+            object.__setattr__(self, "balancer", Balancer(self.sessions, self.clock,
+                                                          RoutingRules.from_settings(self.settings),
+                                                          cache=self.router.cache))
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
         """Start a provider call on the process's event loop."""

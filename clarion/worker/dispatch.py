@@ -34,10 +34,15 @@ def enqueue_delivery(celery_app: Celery, notification_type: str, ids: Sequence[U
 
 
 def enqueue_retry(celery_app: Celery, notification_type: str, notification_id: UUID | str, *, attempt: int,
-                  countdown: int) -> None:
-    """Send one id back for attempt number `attempt`, on the retry queue, after `countdown` seconds."""
-    celery_app.send_task(_task_for(notification_type), args=[[str(notification_id)], attempt],
-                         queue=RETRY_QUEUE, countdown=countdown or None)
+                  countdown: int, avoid: Sequence[str] = ()) -> None:
+    """Send one id back for attempt number `attempt`, on the retry queue, after `countdown` seconds.
+
+    `avoid` names providers the attempt should go elsewhere than, when another is eligible.
+    """
+    args: list[Any] = [[str(notification_id)], attempt]
+    if avoid:
+        args.append(list(avoid))
+    celery_app.send_task(_task_for(notification_type), args=args, queue=RETRY_QUEUE, countdown=countdown or None)
 
 
 def enqueue_record_hand_off(celery_app: Celery, hand_off: dict[str, Any], *, attempt: int = 0,

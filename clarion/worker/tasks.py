@@ -1,7 +1,8 @@
 """Celery tasks: thin adapters from queue messages (batches of ids) to clarion.delivery.
 
 Each id in a batch is delivered on its own: a failure of one schedules a retry message for that id
-alone (RetryPolicy: at once, then every 5 minutes), and spent retries end in technical-failure.
+alone (RetryPolicy: at once and to another provider, then every 5 minutes), and spent retries end in
+technical-failure. Provider faults are reported to the routing policy, which may move weight.
 The database is the source of truth, so a duplicate message finds the notification no longer
 `created` and does nothing.
 """
@@ -9,6 +10,7 @@ The database is the source of truth, so a duplicate message finds the notificati
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +18,7 @@ from celery import Celery, Task, shared_task
 
 from clarion.delivery import send, sweepers
 from clarion.limits import database_store
-from clarion.providers.errors import ProviderError
+from clarion.providers.errors import ProviderError, RetryableProviderError
 from clarion.routing.select import NoActiveProvider
 from clarion.worker import dispatch
 from clarion.worker.context import WorkerContext, worker_context
@@ -33,15 +35,15 @@ EXPECTED_FAILURES = (ProviderError, NoActiveProvider)  # logged without a traceb
 
 
 @shared_task(bind=True, name="deliver_sms", acks_late=True, ignore_result=True)
-def deliver_sms(self: Task, notification_ids: list[str], attempt: int = 0) -> None:
+def deliver_sms(self: Task, notification_ids: list[str], attempt: int = 0, avoid: list[str] | None = None) -> None:
     """Queue adapter for clarion.delivery.send.deliver: a batch of text messages."""
-    _deliver_batch(self.app, "sms", notification_ids, attempt)
+    _deliver_batch(self.app, "sms", notification_ids, attempt, avoid or [])
 
 
 @shared_task(bind=True, name="deliver_email", acks_late=True, ignore_result=True)
-def deliver_email(self: Task, notification_ids: list[str], attempt: int = 0) -> None:
+def deliver_email(self: Task, notification_ids: list[str], attempt: int = 0, avoid: list[str] | None = None) -> None:
     """Queue adapter for clarion.delivery.send.deliver: a batch of emails."""
-    _deliver_batch(self.app, "email", notification_ids, attempt)
+    _deliver_batch(self.app, "email", notification_ids, attempt, avoid or [])
 
 
 @shared_task(bind=True, name=RECORD_HAND_OFF_TASK, acks_late=True, ignore_result=True)
@@ -81,13 +83,16 @@ def purge_limit_counters(self: Task) -> int:
         return session.execute(database_store.purge_statement(context.clock.now().timestamp())).rowcount
 
 
-def _deliver_batch(app: Celery, notification_type: str, notification_ids: list[str], attempt: int) -> None:
+def _deliver_batch(app: Celery, notification_type: str, notification_ids: list[str], attempt: int,
+                   avoid: list[str]) -> None:
     context = worker_context(app)
     ids = dispatch.parse_ids(notification_ids)
     if not ids:
         return
     results = send.deliver_batch(ids, sessions=context.sessions, clients=context.clients, clock=context.clock,
-                                 options=context.delivery, run=context.run)
+                                 choose=context.router.choose, options=context.delivery, run=context.run,
+                                 avoid=avoid)
+    report_faults(context, notification_type, results)
     for result in results:
         if result.error is None:
             continue
@@ -96,6 +101,16 @@ def _deliver_batch(app: Celery, notification_type: str, notification_ids: list[s
         except Exception:  # e.g. the database or broker failed while scheduling its retry
             # The rest of the batch still goes; this one is `created` and the sweeper re-queues it.
             logger.exception("could not schedule a retry", extra={"notification_id": str(result.notification_id)})
+
+
+def report_faults(context: WorkerContext, notification_type: str, results: list[send.AttemptResult]) -> None:
+    """Tell the routing policy which providers failed sends with a fault (5xx, timeout, connection)."""
+    faults = Counter(r.provider for r in results if r.provider and isinstance(r.error, RetryableProviderError))
+    for provider, count in faults.items():
+        try:
+            context.balancer.report_faults(notification_type, provider, count)
+        except Exception:  # routing must never stop the retries below
+            logger.exception("could not account for provider faults", extra={"provider": provider, "faults": count})
 
 
 def retry_or_give_up(app: Celery, context: WorkerContext, notification_type: str, result: send.AttemptResult,
@@ -119,7 +134,10 @@ def retry_or_give_up(app: Celery, context: WorkerContext, notification_type: str
                                     reason=f"RETRY FAILED: max retries reached after {attempt + 1} attempts")
         return
     send.note_failed_attempt(notification_id, sessions=context.sessions, clock=context.clock)
-    dispatch.enqueue_retry(app, notification_type, notification_id, attempt=attempt + 1, countdown=countdown)
+    # Failover for the message itself: the first retry goes at once to another provider, if there is one.
+    avoid = [result.provider] if attempt == 0 and result.provider and isinstance(error, ProviderError) else []
+    dispatch.enqueue_retry(app, notification_type, notification_id, attempt=attempt + 1, countdown=countdown,
+                           avoid=avoid)
 
 
 def requeue_created(app: Celery, context: WorkerContext) -> int:

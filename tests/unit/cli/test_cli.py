@@ -176,9 +176,14 @@ def test_providers_set_records_a_change_by_the_cli(run: Any) -> None:
     changed = output(run("providers", "set", "mmg", "--priority", "70", "--active", "true", "--reason", "test"))
     assert changed["priority"] == 70
     assert changed["created_by"] == "cli"
-    history = output(run("providers", "history", "mmg"))
-    assert history[0]["priority"] == 70 and history[0]["reason"] == "test"
+    history = [json.loads(line) for line in run("providers", "history", "mmg", "--json").output.splitlines()]
+    assert (history[0]["priority"], history[0]["previous_priority"], history[0]["reason"]) == (70, 51, "test")
     assert history[0]["version"] == history[1]["version"] + 1
+    # firetext gave up the points mmg took, so the weights still sum to 100
+    firetext = [json.loads(line) for line in run("providers", "history", "firetext", "--json").output.splitlines()]
+    assert (firetext[0]["previous_priority"], firetext[0]["priority"]) == (49, 30)
+    table = run("providers", "history", "--type", "sms").output
+    assert "51 → 70" in table and "49 → 30" in table and "cli" in table
 
 
 def test_providers_set_refuses_an_out_of_range_priority(run: Any, sessions: sessionmaker[Session]) -> None:

@@ -56,9 +56,12 @@ def test_a_test_key_email_gets_its_simulated_outcome_and_a_reference(
     assert row.reference
 
 
-def test_a_text_goes_to_the_top_provider_and_becomes_sending(
+def test_a_text_goes_to_the_provider_with_weight_and_becomes_sending(
         add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock) -> None:
     notification_id = add_notification(key_type="normal", reply_to_text="GOVUK", billable_units=2)
+    with sessions.begin() as session:  # all of the traffic to mmg, none to firetext
+        session.execute(update(ProviderDetails).where(ProviderDetails.identifier == "mmg").values(priority=100))
+        session.execute(update(ProviderDetails).where(ProviderDetails.identifier == "firetext").values(priority=0))
     mmg, firetext = FakeSms(name="mmg", clock=clock), FakeSms(name="firetext", clock=clock)
     clock.advance(seconds=3)
     assert deliver(notification_id, sessions, clock, mmg, firetext) is DeliveryOutcome.HANDED_OFF
@@ -151,7 +154,7 @@ def test_a_retryable_failure_propagates_and_leaves_the_notification_created(
         clock: ManualClock) -> None:
     notification_id = add_notification(key_type="normal")
     registered = [FakeSms(clock=clock, error=ProviderUnavailable("mmg", "HTTP 503")) for _ in clients]
-    expected = ProviderUnavailable if clients else UnknownProvider
+    expected = ProviderUnavailable if clients else NoActiveProvider  # routing picks only configured providers
     with pytest.raises(expected):
         deliver(notification_id, sessions, clock, *registered)
     assert load(sessions, notification_id).status == "created"
@@ -201,8 +204,8 @@ def test_a_second_copy_of_a_delivery_sends_nothing_while_the_first_holds_its_cla
 def test_a_failed_attempt_lets_go_of_its_claim_so_the_retry_can_send(
         add_notification: AddNotification, sessions: sessionmaker[Session], clock: ManualClock) -> None:
     notification_id = add_notification(key_type="normal")
-    with pytest.raises(UnknownProvider):
-        deliver(notification_id, sessions, clock)  # no client configured for the chosen provider
+    with pytest.raises(NoActiveProvider):
+        deliver(notification_id, sessions, clock)  # no client configured for any active provider
     send.note_failed_attempt(notification_id, sessions=sessions, clock=clock)
     provider = FakeSms(clock=clock)
     assert deliver(notification_id, sessions, clock, provider) is DeliveryOutcome.HANDED_OFF

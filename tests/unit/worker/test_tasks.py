@@ -104,7 +104,7 @@ def test_a_duplicate_message_for_a_sent_notification_does_nothing(
         celery_app: Celery, clock: ManualClock, add_notification: AddNotification,
         sessions: sessionmaker[Session]) -> None:
     mmg = FakeSms(clock=clock)
-    install_context(celery_app, replace(worker_context(celery_app), clients=NotificationProviderClients([mmg])))
+    install_context(celery_app, replace(worker_context(celery_app), clients=NotificationProviderClients([mmg]), router=None, balancer=None))
     real = add_notification(key_type="normal")
     celery_app.tasks["deliver_sms"]([str(real)], 0)
     sent_at = clock.now()
@@ -165,10 +165,13 @@ def test_enqueue_refuses_a_channel_without_delivery(celery_app: Celery) -> None:
 def test_the_sweeps_run_on_the_periodic_queue_every_sweep_interval(settings: Settings) -> None:
     entries = schedule.beat_schedule(Settings(database_url=settings.database_url, sweep_interval_s=30))
     sweeps = {"requeue-created-notifications", "timeout-sending-notifications", "collate-letters"}
-    assert set(entries) == sweeps | {"purge-limit-counters"}
+    routing = {"switch-sms-provider-on-slow-delivery", "tend-provider-weights-back"}
+    assert set(entries) == sweeps | routing | {"purge-limit-counters"}
     for name in sweeps:
         assert entries[name]["schedule"] == timedelta(seconds=30)
     assert entries["purge-limit-counters"]["schedule"] == timedelta(hours=1)
+    assert entries["switch-sms-provider-on-slow-delivery"]["schedule"] == timedelta(minutes=1)
+    assert entries["tend-provider-weights-back"]["schedule"] == timedelta(minutes=5)
     assert {entry["options"]["queue"] for entry in entries.values()} == {"periodic-tasks"}
 
 
@@ -190,7 +193,7 @@ def test_a_hand_off_the_database_refused_is_recorded_later_and_never_sent_again(
         celery_app: Celery, clock: ManualClock, add_notification: AddNotification,
         sessions: sessionmaker[Session]) -> None:
     mmg = FakeSms(clock=clock)
-    install_context(celery_app, replace(worker_context(celery_app), clients=NotificationProviderClients([mmg])))
+    install_context(celery_app, replace(worker_context(celery_app), clients=NotificationProviderClients([mmg]), router=None, balancer=None))
     engine: Engine = worker_context(celery_app).sessions.kw["bind"]  # the worker's own engine
     real = add_notification(key_type="normal")
     refusals = {"left": 2}  # the attempt's write and the first deferred one fail; the database then recovers
