@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import click
@@ -531,6 +532,45 @@ def providers_history(ctx: click.Context, identifier: str | None, notification_t
         click.echo(f"{when:<20} {line['notification_type']:<6} {line['identifier']:<10} "
                    f"{old + str(line['priority']):>11} {str(line['active']).lower():<6}  "
                    f"{line['created_by'] or '':<16} {line['reason'] or ''}")
+
+
+@main.command("simulate")
+@click.argument("scenario_file", metavar="SCENARIO.json", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "timeline", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the timeline CSV here: one row per simulated minute.")
+@click.option("--changes", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every weight change here, one JSON object per line.")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Draw the run as a PNG here.")
+def simulate_command(scenario_file: Path, timeline: Path | None, changes: Path | None, chart: Path | None) -> None:
+    """Run clarion's routing policy through a scenario on a virtual clock; print what happened."""
+    import logging
+    import time
+
+    from clarion.simulator import ScenarioError, load_scenario, simulate
+    from clarion.simulator.report import summary, write_changes, write_timeline
+
+    try:
+        scenario = load_scenario(scenario_file)
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from None
+    logging.getLogger("clarion").setLevel(logging.ERROR)  # a run makes thousands of changes: the summary says it
+    started = time.perf_counter()
+    try:
+        simulation = simulate(scenario)
+    except ScenarioError as exc:
+        raise click.ClickException(str(exc)) from None
+    if timeline:
+        write_timeline(simulation, timeline)
+    if changes:
+        write_changes(simulation, changes)
+    if chart:
+        from clarion.simulator.chart import draw_chart
+
+        draw_chart(simulation, chart)
+    echo_json({**summary(simulation), "seconds_taken": round(time.perf_counter() - started, 1)})
+    if simulation.lost or simulation.invariant_breaks:
+        raise click.ClickException(f"{simulation.lost} messages lost; weights broke their bounds: "
+                                   f"{simulation.invariant_breaks[:3]}")
 
 
 def parse_uuid(value: str, what: str) -> uuid.UUID:

@@ -62,7 +62,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """A synchronous engine; SQLite gets WAL mode and a busy timeout."""
     if is_sqlite(url):
         _prepare_sqlite_folder(url)
-        engine = create_engine(sync_url(url), poolclass=NullPool, hide_parameters=True, **kwargs)
+        kwargs.setdefault("poolclass", NullPool)  # a single-threaded caller (the simulator) may pool instead
+        engine = create_engine(sync_url(url), hide_parameters=True, **kwargs)
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     return create_engine(sync_url(url), pool_pre_ping=True, pool_recycle=300, hide_parameters=True, **kwargs)

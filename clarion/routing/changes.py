@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from clarion.db.models import ProviderDetails, ProviderDetailsHistory, RoutingState
 from clarion.routing import metrics
 
-__all__ = ["AUTOMATIC_ACTOR", "ChangeKind", "ChannelState", "WeightChange", "change_weights", "record_history"]
+__all__ = ["AUTOMATIC_ACTOR", "ChangeKind", "ChannelState", "WeightChange", "change_weights", "read_channel",
+           "record_history"]
 
 logger = logging.getLogger(__name__)
 AUTOMATIC_ACTOR = "clarion-routing"  # Notify's NOTIFY_USER_ID: the actor of every automatic change
@@ -147,12 +148,22 @@ def _lock_channel(session: Session, notification_type: str) -> ChannelState:
         # SQLite has no row locks: a write first takes the database's write lock, so the reads
         # below see every change committed before it and none can commit until this one does.
         session.execute(update(table).where(where).values(changed_at=table.c.changed_at))
-    row = session.execute(select(table.c.changed_at, table.c.moved_away_at).where(where).with_for_update()).first()
-    if row is None:  # a channel the migrations did not seed
-        session.add(RoutingState(notification_type=notification_type))
+    if session.execute(select(table.c.notification_type).where(where).with_for_update()).first() is None:
+        session.add(RoutingState(notification_type=notification_type))  # a channel the migrations did not seed
         session.flush()
         return _lock_channel(session, notification_type)
-    providers = session.scalars(select(ProviderDetails).where(ProviderDetails.notification_type == notification_type)
-                                .order_by(ProviderDetails.identifier).with_for_update())
-    changed_at, moved_away_at = row
-    return ChannelState(notification_type, {p.identifier: p for p in providers}, changed_at, moved_away_at)
+    return read_channel(session, notification_type, for_update=True)
+
+
+def read_channel(session: Session, notification_type: str, *, for_update: bool = False) -> ChannelState:
+    """The channel's providers and guard times (locked with `for_update`, on PostgreSQL)."""
+    state = session.get(RoutingState, notification_type)
+    query = (select(ProviderDetails).where(ProviderDetails.notification_type == notification_type)
+             .order_by(ProviderDetails.identifier))
+    if for_update:
+        # Re-read rows the session may hold already (the CLI and admin API load the provider
+        # first): the decision must start from what another worker may just have committed.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    providers = {p.identifier: p for p in session.scalars(query)}
+    return ChannelState(notification_type, providers, state.changed_at if state else None,
+                        state.moved_away_at if state else None)

@@ -17,13 +17,17 @@ lock when it already knows a change is inside the guard; it never makes a change
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+
+from clarion.db.models import ProviderDetails
 
 from clarion.clock import Clock
 from clarion.routing import faults, slow, weights
-from clarion.routing.changes import ChangeKind, ChannelState, Decision, WeightChange, change_weights
+from clarion.routing.changes import ChangeKind, ChannelState, Decision, WeightChange, change_weights, read_channel
 from clarion.routing.rules import RoutingRules
 from clarion.routing.select import ProviderCache
 
@@ -65,15 +69,22 @@ class Balancer:
         return changes
 
     def check_slow_delivery(self) -> list[WeightChange]:
-        """Take points from text providers that deliver slowly (beat task, every minute)."""
+        """Take points from text providers that deliver slowly (beat task, every minute).
+
+        The delivery reports are read first, without the lock: most minutes nothing is slow, and
+        then no lock is taken at all.
+        """
         rules, now = self.rules, self.clock.now()
+        with self.sessions() as session:
+            active = _active_providers(session, "sms")
+            reports = slow.delivery_reports(session, active, now=now, window=rules.slow_window,
+                                            slow_after=rules.slow_after)
+        if not slow.slow_providers(reports, active, ratio=rules.slow_ratio):
+            return []
 
         def decide(state: ChannelState) -> Decision | None:
-            if _within(state.changed_at, rules.slow_guard, now):
-                return None
-            reports = slow.delivery_reports(session, now=now, window=rules.slow_window, slow_after=rules.slow_after)
             losers = slow.slow_providers(reports, set(state.weights), ratio=rules.slow_ratio)
-            if not losers:
+            if _within(state.changed_at, rules.slow_guard, now) or not losers:
                 return None
             logger.warning("text messages are slow to deliver", extra={
                 "providers": sorted(losers), "ratios": {name: round(r.ratio, 3) for name, r in reports.items()}})
@@ -94,8 +105,17 @@ class Balancer:
                                              total=TOTAL_WEIGHT.get(notification_type))
             return Decision(weights.move_towards(state.weights, resting, rules.step))
 
+        if not self._would_change(notification_type, decide):  # usually so: then no lock is taken
+            return []
         with self.sessions.begin() as session:
             return change_weights(session, notification_type, now=now, kind=ChangeKind.TEND_BACK, decide=decide)
+
+    def _would_change(self, notification_type: str, decide: Callable[[ChannelState], Decision | None]) -> bool:
+        # A look without the lock; the decision is made again under it.
+        with self.sessions() as session:
+            state = read_channel(session, notification_type)
+            decision = decide(state)
+        return decision is not None and dict(decision.weights) != state.weights
 
     def _known_guarded(self, notification_type: str, now: datetime) -> bool:
         # The cached time can only be older than the real one, so "inside the guard" is always true.
@@ -106,3 +126,9 @@ class Balancer:
 
 def _within(moment: datetime | None, span: timedelta, now: datetime) -> bool:
     return moment is not None and now - moment < span
+
+
+def _active_providers(session: Session, notification_type: str) -> set[str]:
+    table = ProviderDetails.__table__
+    return set(session.scalars(select(table.c.identifier).where(table.c.notification_type == notification_type,
+                                                                 table.c.active.is_(True))))

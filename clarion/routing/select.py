@@ -54,17 +54,20 @@ class ChannelProviders:
 
 
 def load_channels(session: Session) -> dict[str, ChannelProviders]:
-    """Every channel's providers and routing state, in two small queries."""
-    table = ProviderDetails.__table__
-    rows = session.execute(select(table.c.notification_type, table.c.identifier, table.c.priority, table.c.active,
-                                  table.c.supports_international)
-                           .order_by(table.c.priority.desc(), table.c.identifier)).all()
-    state = dict(session.execute(select(RoutingState.notification_type, RoutingState.changed_at)).tuples().all())
+    """Every channel's providers and when its weights last changed, in one query."""
+    table, state = ProviderDetails.__table__, RoutingState.__table__
+    rows = session.execute(
+        select(table.c.notification_type, table.c.identifier, table.c.priority, table.c.active,
+               table.c.supports_international, state.c.changed_at)
+        .outerjoin(state, state.c.notification_type == table.c.notification_type)
+        .order_by(table.c.priority.desc(), table.c.identifier)).all()
     grouped: dict[str, list[Provider]] = {}
+    changed: dict[str, datetime | None] = {}
     for row in rows:
         grouped.setdefault(row.notification_type, []).append(
             Provider(row.identifier, row.priority, row.active, row.supports_international))
-    return {channel: ChannelProviders(tuple(providers), state.get(channel)) for channel, providers in grouped.items()}
+        changed[row.notification_type] = row.changed_at
+    return {channel: ChannelProviders(tuple(providers), changed[channel]) for channel, providers in grouped.items()}
 
 
 class ProviderCache:

@@ -7,7 +7,7 @@ delivery time, as in Notify. Failed texts and test keys are not counted.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,16 +34,20 @@ class DeliveryReport:
         return self.slow / self.total if self.total else 0.0
 
 
-def delivery_reports(session: Session, *, now: datetime, window: timedelta,
+def delivery_reports(session: Session, providers: Collection[str], *, now: datetime, window: timedelta,
                      slow_after: timedelta) -> dict[str, DeliveryReport]:
-    """Per provider, its texts created within `window` that reached it, and the slow ones among them."""
+    """Per provider, its texts created within `window` that reached it, and the slow ones among them.
+
+    Naming the providers lets the database read ix_notifications_sent_by_created one range per
+    provider instead of every text ever sent.
+    """
     n = notifications.c
     slow = case((n.status == "delivered", _took_at_least(session, n.updated_at, n.sent_at, slow_after)),
                 else_=n.sent_at <= now - slow_after)
     rows = session.execute(
         select(n.sent_by, func.count(), func.sum(case((slow, 1), else_=0)))
         .where(n.notification_type == "sms", n.created_at >= now - window, n.sent_at.is_not(None),
-               n.sent_by.is_not(None), n.status.in_(COUNTED), n.key_type != "test")
+               n.sent_by.in_(sorted(providers)), n.status.in_(COUNTED), n.key_type != "test")
         .group_by(n.sent_by)
     ).all()
     return {provider: DeliveryReport(int(slow_count or 0), int(total)) for provider, total, slow_count in rows}

@@ -1,6 +1,7 @@
 """The Celery app: broker from BROKER_URL, clarion's queues, tasks and beat schedule.
 
-The embedded default `filesystem://.clarion/broker` needs no server (kombu's filesystem transport);
+The embedded default `filesystem://.clarion/broker` needs no server (kombu's filesystem transport,
+with the fix in `clarion.worker.broker`);
 `redis://...` or `amqp://...` work unchanged. Messages are acknowledged after the task ran
 (`task_acks_late`) and re-queued if the worker dies, so a killed worker never loses one; the
 database stays the source of truth either way.
@@ -15,7 +16,7 @@ from celery import Celery
 from kombu import Queue
 
 from clarion.config import DATA_DIR, Settings
-from clarion.worker import context, schedule
+from clarion.worker import broker, context, schedule
 from clarion.worker import letter_tasks as _letter_tasks  # noqa: F401  (registers the letter tasks)
 from clarion.worker import receipt_tasks as _receipt_tasks  # noqa: F401  (registers process_receipts)
 from clarion.worker import routing_tasks as _routing_tasks  # noqa: F401  (registers the routing beat tasks)
@@ -50,8 +51,8 @@ def filesystem_transport_options(folder: Path) -> dict[str, Any]:
 
 def _broker(settings: Settings) -> tuple[str, dict[str, Any]]:
     url = settings.broker_url
-    if url.startswith(FILESYSTEM_SCHEME):
-        return FILESYSTEM_SCHEME, filesystem_transport_options(Path(url[len(FILESYSTEM_SCHEME):]))
+    if url.startswith(FILESYSTEM_SCHEME):  # kombu's, with whole-message writes (clarion.worker.broker)
+        return broker.SCHEME, filesystem_transport_options(Path(url[len(FILESYSTEM_SCHEME):]))
     if url.startswith("memory://"):
         return url, {"polling_interval": 0.05}
     return url, {}
