@@ -13,6 +13,8 @@ weight change reaches every worker within that long; no database query is made p
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import random
 import threading
 from collections.abc import Collection, Sequence
@@ -26,7 +28,7 @@ from clarion.clock import Clock
 from clarion.db.models import ProviderDetails, RoutingState
 from clarion.routing import metrics
 
-__all__ = ["ChannelProviders", "NoActiveProvider", "ProviderCache", "Router", "choose_weighted", "choose_ordered"]
+__all__ = ["Candidates", "ChannelProviders", "NoActiveProvider", "ProviderCache", "Router"]
 
 WEIGHTED_CHANNELS = frozenset({"sms"})
 
@@ -108,32 +110,49 @@ class Router:
         self.cache = cache
         self._configured = frozenset(configured) if configured is not None else None
         self._rng = rng or random.Random()
+        # The candidates of each kind of attempt, worked out once per read of the cache.
+        self._memo: dict[tuple[str, bool, tuple[str, ...]], tuple[ChannelProviders, Candidates]] = {}
 
     def choose(self, notification_type: str, *, international: bool = False, avoid: Collection[str] = ()) -> str:
         """The identifier of the provider for this attempt; NoActiveProvider when there is none."""
-        eligible = [p for p in self.cache.channel(notification_type).providers
+        channel = self.cache.channel(notification_type)
+        key = (notification_type, international, tuple(sorted(avoid)))
+        memo = self._memo.get(key)
+        if memo is None or memo[0] is not channel:
+            memo = self._memo[key] = (channel, self._candidates(channel, *key))
+        return memo[1].pick(self._rng)
+
+    def _candidates(self, channel: ChannelProviders, notification_type: str, international: bool,
+                    avoid: tuple[str, ...]) -> Candidates:
+        eligible = [p for p in channel.providers
                     if p.active and (p.supports_international or not international)
                     and (self._configured is None or (p.identifier, notification_type) in self._configured)]
         if not eligible:
             wanted = f"international {notification_type}" if international else notification_type
             raise NoActiveProvider(f"no active {wanted} provider; activate one and the notification is retried")
-        others = [p for p in eligible if p.identifier not in avoid]
-        candidates = others or eligible
-        if notification_type in WEIGHTED_CHANNELS:
-            return choose_weighted(candidates, self._rng)
-        return choose_ordered(candidates)
+        candidates = [p for p in eligible if p.identifier not in avoid] or eligible
+        if notification_type not in WEIGHTED_CHANNELS:
+            candidates = candidates[:1]  # ordered: the highest priority (providers come best first)
+        return Candidates.of(candidates)
 
 
-def choose_weighted(providers: Sequence[Provider], rng: random.Random) -> str:
-    """One provider at random in proportion to its weight; a lone one always; equal split if all are 0."""
-    if len(providers) == 1:
-        return providers[0].identifier
-    weights = [p.priority for p in providers]
-    if sum(weights) <= 0:
-        return rng.choice(providers).identifier
-    return rng.choices(providers, weights=weights)[0].identifier
+@dataclass(frozen=True)
+class Candidates:
+    """The providers an attempt may go to, and their running total of weights."""
 
+    names: tuple[str, ...]
+    cumulative: tuple[int, ...]
 
-def choose_ordered(providers: Sequence[Provider]) -> str:
-    """The provider with the highest priority (providers come best first)."""
-    return providers[0].identifier
+    @classmethod
+    def of(cls, providers: Sequence[Provider]) -> Candidates:
+        """Weighted by priority; equally when every weight is 0."""
+        weights = [p.priority for p in providers]
+        if sum(weights) <= 0:
+            weights = [1] * len(providers)
+        return cls(tuple(p.identifier for p in providers), tuple(itertools.accumulate(weights)))
+
+    def pick(self, rng: random.Random) -> str:
+        """One at random in proportion to its weight (a lone one always)."""
+        if len(self.names) == 1:
+            return self.names[0]
+        return self.names[bisect.bisect(self.cumulative, rng.random() * self.cumulative[-1])]

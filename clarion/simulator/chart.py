@@ -1,5 +1,5 @@
-"""The chart of a run, like the graphs in the blog post: messages per minute per provider over
-time, and the weights that sent them there, with each provider's bad phases shaded."""
+"""The chart of a run, like the graphs in the blog post: messages sent to each provider per minute
+(and how many of them failed), and the weights that sent them there, with bad phases shaded."""
 
 from __future__ import annotations
 
@@ -23,8 +23,11 @@ def draw_chart(simulation: Simulation, path: Path) -> None:
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, provider in enumerate(simulation.providers):
         colour = colours[index % len(colours)]
-        sent_axis.plot(hours, [row.sent[provider] for row in simulation.timeline], color=colour, linewidth=0.9,
-                       label=provider)
+        requests = [row.sent[provider] + row.faults[provider] for row in simulation.timeline]
+        sent_axis.plot(hours, requests, color=colour, linewidth=0.9, label=f"{provider}: sent to it")
+        if any(row.faults[provider] for row in simulation.timeline):
+            sent_axis.plot(hours, [row.faults[provider] for row in simulation.timeline], color=colour,
+                           linewidth=0.9, linestyle=":", label=f"{provider}: failed (retried elsewhere)")
         weight_axis.step(hours, [row.weight.get(provider, 0) for row in simulation.timeline], where="post",
                          color=colour, linewidth=1.4, label=provider)
         for phase in simulation.scenario.providers[provider]:
@@ -33,7 +36,7 @@ def draw_chart(simulation: Simulation, path: Path) -> None:
                              alpha=0.08, linewidth=0)
     title = simulation.scenario.title or "clarion routing simulation"
     sent_axis.set_title(f"{title}\n(shaded: a provider's bad phases)", fontsize=11)
-    sent_axis.set_ylabel("messages sent per minute")
+    sent_axis.set_ylabel("messages per minute")
     sent_axis.legend(loc="upper right")
     sent_axis.grid(alpha=0.3)
     weight_axis.set_ylabel("weight (% of traffic)")

@@ -14,6 +14,7 @@ messages arrive and the run goes on until the last one is final, so a lost messa
 
 from __future__ import annotations
 
+import functools
 import heapq
 import random
 import tempfile
@@ -127,11 +128,14 @@ INSERT_SEND = (
 APPLY_RECEIPT = "UPDATE notifications SET status = 'delivered', updated_at = ?1 WHERE id = ?2"
 
 
+@functools.lru_cache(maxsize=4096)
+def _stored_second(whole_seconds: int) -> str:
+    return f"{START.replace(tzinfo=None) + timedelta(seconds=whole_seconds):%Y-%m-%d %H:%M:%S}"
+
+
 def _stored_time(seconds: float) -> str:
-    return (NAIVE_START + timedelta(seconds=seconds)).isoformat(sep=" ", timespec="microseconds")
-
-
-NAIVE_START = START.replace(tzinfo=None)
+    whole = int(seconds)
+    return f"{_stored_second(whole)}.{int((seconds - whole) * 1_000_000):06d}"
 
 
 def _scratch_database(dbapi_connection: Any, _record: Any) -> None:
