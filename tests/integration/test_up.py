@@ -108,6 +108,9 @@ def clarion_up(tmp_path: Path) -> Iterator[Up]:
     # Receipts after 0.2 s instead of the sandbox's realistic 5 s, so the tests wait less.
     env.update({"API_PORT": str(port), "API_HOST_NAME": api_url, "PYTHONUNBUFFERED": "1",
                 "SANDBOX_RECEIPT_DELAY_S": "0.2", **ports})
+    # Workers re-read weights for every send, so a provider set by hand routes the very next one
+    # (by default a worker routes by weights up to 2 s old).
+    env.setdefault("ROUTING_CACHE_TTL_S", "0")
     out = tmp_path / "up.out"
     with out.open("wb") as sink:
         process = subprocess.Popen([sys.executable, "-m", "clarion", "up"], cwd=tmp_path, env=env,
