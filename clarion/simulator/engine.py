@@ -46,7 +46,8 @@ START = datetime(2020, 1, 26, tzinfo=UTC)  # the blog post's outage began on the
 SMS = "sms"
 notifications = Notification.__table__
 
-# Event kinds, in the order events at the same moment are handled.
+# Event kinds; events at the same moment are handled in the order they were scheduled. The
+# periodic ones come last, so a run can stop once only they are left.
 ARRIVE, ATTEMPT, RECEIPT, GIVE_UP, CHECK_SLOW, TEND_BACK, MINUTE = range(7)
 
 
@@ -80,19 +81,18 @@ class Simulation:
         return self.accepted - sum(self.outcomes.values())
 
 
-def simulate(scenario: Scenario, *, folder: Path | None = None, on_minute: Callable[[int], None] | None = None
-             ) -> Simulation:
+def simulate(scenario: Scenario, *, folder: Path | None = None) -> Simulation:
     """Run the scenario; `folder` holds its database (a temporary folder by default)."""
     if folder is None:
         with tempfile.TemporaryDirectory(prefix="clarion-simulate-") as temporary:
-            return simulate(scenario, folder=Path(temporary), on_minute=on_minute)
+            return simulate(scenario, folder=Path(temporary))
     url = f"sqlite:///{folder / 'simulation.db'}"
     settings = scenario.settings_for(url)
     upgrade(url)
     engine = make_engine(url, poolclass=QueuePool)  # one thread: no need for a connection per session
     event.listen(engine, "connect", _scratch_database)
     try:
-        return _Run(scenario, settings, make_sessions(engine), on_minute).run()
+        return _Run(scenario, settings, make_sessions(engine)).run()
     finally:
         engine.dispose()
 
@@ -154,9 +154,10 @@ class _Message:
 
 
 class _Run:
-    def __init__(self, scenario: Scenario, settings: Settings, sessions: sessionmaker[Session],
-                 on_minute: Callable[[int], None] | None) -> None:
-        self.scenario, self.settings, self.sessions, self.on_minute = scenario, settings, sessions, on_minute
+    def __init__(self, scenario: Scenario, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        self.scenario, self.settings, self.sessions = scenario, settings, sessions
+        self.duration_s = scenario.duration_minutes * 60
+        self.arrival_gap_s = 60 / scenario.messages_per_minute
         self.providers = list(scenario.providers)
         self.rules = RoutingRules.from_settings(settings)
         self.resting = weights.resting_points(self.rules.resting.get(SMS, {}), self.providers)
@@ -203,16 +204,13 @@ class _Run:
 
     def run(self) -> Simulation:
         self._set_up_database()
-        duration_s = self.scenario.duration_minutes * 60
         self._push(0.0, ARRIVE, None)
         self._push(self.settings.sms_slow_check_interval_s, CHECK_SLOW, None)
         self._push(self.settings.provider_tend_back_interval_s, TEND_BACK, None)
         self._push(60.0, MINUTE, 0)
-        self.arrival_gap_s = 60 / self.scenario.messages_per_minute
-        self.duration_s = duration_s
         while self.events:
             at, _, kind, payload = heapq.heappop(self.events)
-            if kind >= CHECK_SLOW and at > duration_s and self.accepted == sum(self.outcomes.values()):
+            if kind >= CHECK_SLOW and at > self.duration_s and self.accepted == sum(self.outcomes.values()):
                 break  # past the end and every message is final: only the periodic events are left
             self._advance_to(at)
             self.HANDLERS[kind](self, payload)
@@ -234,7 +232,7 @@ class _Run:
         self.accepted += 1
         message = _Message(f"{self.accepted:032x}", self.now_s)
         self._attempt(message)
-        next_at = self.now_s + self.arrival_gap_s
+        next_at = self.accepted * self.arrival_gap_s  # not a running sum: no drift over a long run
         if next_at < self.duration_s:
             self._push(next_at, ARRIVE, None)
 
@@ -289,8 +287,6 @@ class _Run:
         """The end of a simulated minute: its weights, and housekeeping of the simulation's own rows."""
         if minute < self.scenario.duration_minutes:
             self._row(minute).weight = self._weights()
-            if self.on_minute is not None:
-                self.on_minute(minute)
         if minute % 10 == 9:
             self._forget_old_rows()
         self._push(self.now_s + 60, MINUTE, minute + 1)
