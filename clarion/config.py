@@ -87,8 +87,11 @@ class Settings(BaseSettings):
     sms_slow_ratio: float = Field(0.3, gt=0, le=1)  # ... and a provider is slow when at least this share of them is
     sms_slow_guard_s: int = Field(60, ge=0)
     provider_tend_back_interval_s: float = Field(300, gt=0)  # how often tend-back runs ...
-    provider_tend_back_quiet_s: int = Field(3600, ge=0)  # ... and acts once no weight moved away for this long
-    provider_tend_back_quiet_since: Literal["move-away", "any-change"] = "move-away"
+    provider_tend_back_quiet_s: int = Field(3600, ge=0)  # ... and acts once no weight changed for this long
+    # "any-change": every change starts the quiet spell again, tend-back's own steps included (design.md
+    # §5, the blog): one step per spell. "move-away": only faults, slowness and operators do, so once
+    # quiet, tend-back steps every interval back to the resting points.
+    provider_tend_back_quiet_since: Literal["any-change", "move-away"] = "any-change"
     routing_cache_ttl_s: float = Field(2.0, ge=0)  # how long a process routes by weights it read (Notify: 10 s)
 
     # --- providers: HTTP clients (issue 3) ---

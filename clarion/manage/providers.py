@@ -48,22 +48,32 @@ def set_provider(session: Session, provider: ProviderDetails, *, reason: str, ac
         raise ManageError("nothing to change: give a priority, an active flag, or both")
     if priority is not None and not 0 <= priority <= 100:
         raise ManageError(f"priority must be between 0 and 100, not {priority}")
+    if active is False and provider.active and not _other_active(session, provider):
+        raise ManageError(f"{provider.identifier} is the only active {provider.notification_type} provider: "
+                          f"activate another first, or nothing of this kind can be sent")
     changes = manual.set_by_hand(session, provider.notification_type, provider.identifier, now=now, actor=actor,
                                  reason=reason, priority=priority, active=active, resting=resting)
     session.refresh(provider)
     return changes
 
 
+def _other_active(session: Session, provider: ProviderDetails) -> bool:
+    return session.scalar(select(ProviderDetails.id).where(
+        ProviderDetails.notification_type == provider.notification_type, ProviderDetails.active.is_(True),
+        ProviderDetails.id != provider.id).limit(1)) is not None
+
+
 def history(session: Session, *, provider: ProviderDetails | None = None, notification_type: str | None = None,
             limit: int = 100) -> list[ProviderDetailsHistory]:
     """Versions of one provider (or of every provider, or of one channel's), newest first."""
     h = ProviderDetailsHistory
-    query = select(h).order_by(h.updated_at.desc(), h.version.desc(), h.identifier).limit(limit)
-    if provider is not None:
-        query = select(h).where(h.id == provider.id).order_by(h.version.desc()).limit(limit)
+    if provider is not None:  # one provider's versions are in order by number
+        query = select(h).where(h.id == provider.id).order_by(h.version.desc())
+    else:
+        query = select(h).order_by(h.updated_at.desc(), h.version.desc(), h.identifier)
     if notification_type is not None:
         query = query.where(h.notification_type == notification_type)
-    return list(session.scalars(query))
+    return list(session.scalars(query.limit(limit)))
 
 
 def serialise_provider(row: ProviderDetails | ProviderDetailsHistory) -> dict[str, Any]:

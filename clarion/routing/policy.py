@@ -7,7 +7,8 @@
 - The slow-delivery check (every minute) takes `step` points from each slow text provider under
   `slow_guard`; nothing moves when every provider is slow.
 - Tend-back (every 5 minutes) moves every provider `step` points toward its resting point once no
-  weight has moved away from a provider for `tend_back_quiet`.
+  weight has changed for `tend_back_quiet` (with `tend_back_quiet_since="move-away"`, once none
+  has moved away from a provider: then it steps every time until the resting points).
 
 Each decision is made under the channel's lock (`changes.change_weights`), so any number of workers
 reporting at once make one change per guard window. The process cache only lets a worker skip the

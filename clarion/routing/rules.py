@@ -2,8 +2,8 @@
 
 Notify's thresholds today (reference/notify-brief.md §2–§3) are settings too:
 PROVIDER_FAULT_THRESHOLD=51 (more than 50 faults in 60 s), SMS_SLOW_WINDOW_S=900,
-SMS_SLOW_AFTER_S=300, SMS_SLOW_RATIO=0.15, SMS_SLOW_GUARD_S=300, PROVIDER_TEND_BACK_QUIET_S=900
-and PROVIDER_TEND_BACK_QUIET_SINCE=any-change (`scenarios/notify-today.json`).
+SMS_SLOW_AFTER_S=300, SMS_SLOW_RATIO=0.15, SMS_SLOW_GUARD_S=300 and PROVIDER_TEND_BACK_QUIET_S=900
+(`scenarios/notify-today.json`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ class RoutingRules:
     slow_after: timedelta = timedelta(minutes=4)  # a text is slow if not delivered within this
     slow_ratio: float = 0.3  # a provider is slow when at least this share of its texts is
     slow_guard: timedelta = timedelta(seconds=60)
-    tend_back_quiet: timedelta = timedelta(hours=1)  # tend back only after this long without ...
-    # ... a weight moved away from a provider (fault, slowness, operator): tend-back then steps every
-    # interval until the resting points; "any-change" also counts tend-back's own steps (Notify's code).
-    tend_back_quiet_since: QuietSince = "move-away"
+    tend_back_quiet: timedelta = timedelta(hours=1)  # tend back only after this long without a change ...
+    # ... of any kind, tend-back's own steps included: one step per quiet hour (design.md §5). With
+    # "move-away" only faults, slowness and operators count, and tend-back then steps every interval.
+    tend_back_quiet_since: QuietSince = "any-change"
     resting: Mapping[str, Mapping[str, int]] = field(
         default_factory=lambda: {"sms": {"mmg": 51, "firetext": 49}, "email": {"ses": 10, "smtp": 5}})
 

@@ -158,6 +158,10 @@ class _Run:
         self.scenario, self.settings, self.sessions = scenario, settings, sessions
         self.duration_s = scenario.duration_minutes * 60
         self.arrival_gap_s = 60 / scenario.messages_per_minute
+        # The last message accepted is final by then: every retry spent, or its receipt timed out.
+        attempts = settings.delivery_max_retries + 1
+        self.horizon_s = (self.duration_s + attempts * (settings.delivery_retry_delay_s + settings.provider_timeout_s)
+                          + settings.sending_timeout_s + 3600)
         self.providers = list(scenario.providers)
         self.rules = RoutingRules.from_settings(settings)
         self.resting = weights.resting_points(self.rules.resting.get(SMS, {}), self.providers)
@@ -212,6 +216,8 @@ class _Run:
             at, _, kind, payload = heapq.heappop(self.events)
             if kind >= CHECK_SLOW and at > self.duration_s and self.accepted == sum(self.outcomes.values()):
                 break  # past the end and every message is final: only the periodic events are left
+            if at > self.horizon_s:
+                break  # any message not final by now never will be: it is counted as lost
             self._advance_to(at)
             self.HANDLERS[kind](self, payload)
         return Simulation(self.scenario, self.providers, self.resting, self.timeline, self.changes, self.outcomes,

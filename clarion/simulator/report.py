@@ -91,11 +91,15 @@ def return_minutes(simulation: Simulation) -> float | None:
     recovered = max(ends)
     at_rest = dict(simulation.resting)
     weights = dict(simulation.resting)
-    back: float | None = recovered if weights == at_rest else None
+    later = []
     for minute, change in simulation.changes:
-        weights[change.provider] = change.new
         if minute < recovered:
-            continue
+            weights[change.provider] = change.new
+        else:
+            later.append((minute, change))
+    back: float | None = recovered if weights == at_rest else None
+    for minute, change in later:
+        weights[change.provider] = change.new
         if weights == at_rest:
             back = minute if back is None else back
         else:

@@ -84,6 +84,14 @@ def test_a_lone_active_text_provider_has_all_100(set_provider: SetProvider, rout
 
 
 @SQLITE_ONLY
+def test_the_last_active_provider_of_a_channel_cannot_be_deactivated(set_provider: SetProvider, routing_db) -> None:
+    set_provider("firetext", active=False)
+    with pytest.raises(ManageError, match="mmg is the only active sms provider"):
+        set_provider("mmg", active=False)
+    assert routing_db.weights() == {"mmg": 100}
+
+
+@SQLITE_ONLY
 def test_an_email_priority_is_set_as_given(set_provider: SetProvider, routing_db) -> None:
     changes = set_provider("ses", "email", priority=3)
     assert routing_db.weights("email") == {"ses": 3, "smtp": 5}

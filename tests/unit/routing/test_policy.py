@@ -279,7 +279,7 @@ def test_slow_delivery_waits_for_its_guard_and_then_repeats(balancer: Balancer, 
 # tend-back
 
 
-def test_weights_tend_back_only_after_an_hour_without_a_move_away(balancer: Balancer, routing_db,
+def test_weights_tend_back_only_after_an_hour_without_a_change(balancer: Balancer, routing_db,
                                                                   clock: ManualClock) -> None:
     faults_spaced_past_the_guard(balancer, clock, "mmg", 3)  # 21/79, the last fault 61 s ago
     clock.advance(minutes=58)
@@ -296,8 +296,9 @@ def test_weights_tend_back_only_after_an_hour_without_a_move_away(balancer: Bala
 
 
 @SQLITE_ONLY
-def test_tend_back_steps_every_call_once_quiet_until_the_resting_points(balancer: Balancer, routing_db,
-                                                                        clock: ManualClock) -> None:
+def test_with_quiet_since_move_away_tend_back_steps_every_call_once_quiet(sessions: sessionmaker[Session],
+                                                                          routing_db, clock: ManualClock) -> None:
+    balancer = Balancer(sessions, clock, RoutingRules(tend_back_quiet_since="move-away"))
     faults_spaced_past_the_guard(balancer, clock, "mmg", 4)  # 11/89
     clock.advance(hours=1)
     seen = []
@@ -310,10 +311,8 @@ def test_tend_back_steps_every_call_once_quiet_until_the_resting_points(balancer
 
 
 @SQLITE_ONLY
-def test_with_quiet_since_any_change_each_tend_back_step_needs_another_quiet_hour(sessions: sessionmaker[Session],
-                                                                                  routing_db,
-                                                                                  clock: ManualClock) -> None:
-    balancer = Balancer(sessions, clock, RoutingRules(tend_back_quiet_since="any-change"))
+def test_by_default_each_tend_back_step_needs_another_quiet_hour(balancer: Balancer, routing_db,
+                                                                 clock: ManualClock) -> None:
     faults_spaced_past_the_guard(balancer, clock, "mmg", 2)  # 31/69
     clock.advance(hours=1)
     assert balancer.tend_back()

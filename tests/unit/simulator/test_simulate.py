@@ -48,6 +48,7 @@ def test_a_blip_moves_one_step_and_tend_back_restores_it_after_a_quiet_hour() ->
 def test_a_provider_slow_to_deliver_loses_traffic_and_gets_it_back() -> None:
     simulation = simulate(Scenario.model_validate({
         "duration_minutes": 180, "messages_per_minute": 120,
+        "settings": {"PROVIDER_TEND_BACK_QUIET_SINCE": "move-away"},  # back a step every 5 minutes once quiet
         "providers": {"mmg": [], "firetext": [{"from_minute": 10, "to_minute": 40, "receipt_delay_seconds": 400}]}}))
     reasons = {change.reason for _, change in simulation.changes if change.provider == "firetext"}
     assert "Reduced due to slow delivery" in reasons and "Adjusted back to resting point" in reasons
@@ -79,6 +80,32 @@ def test_undelivered_texts_time_out_and_retries_that_run_out_fail_so_none_is_los
     statuses = result["final_statuses"]
     assert statuses["temporary-failure"] > 0 and statuses["technical-failure"] > 0
     assert sum(statuses.values()) == result["messages"] == 600 and result["lost"] == 0
+
+
+def test_by_default_each_tend_back_step_waits_for_its_own_quiet_hour() -> None:
+    simulation = simulate(Scenario.model_validate({
+        "duration_minutes": 200, "messages_per_minute": 60,
+        "providers": {"mmg": [{"from_minute": 0, "to_minute": 3, "error_rate": 1.0}], "firetext": []}}))
+    back = [round(minute) for minute, change in simulation.changes
+            if change.provider == "mmg" and change.reason == "Adjusted back to resting point"]
+    assert len(back) >= 2 and all(later - earlier >= 60 for earlier, later in zip(back, back[1:]))
+    assert summary(simulation)["return_minutes"] >= 60 * len(back)  # a quiet hour before every step
+
+
+def test_weights_that_never_come_back_have_no_return_time() -> None:
+    result = run({"duration_minutes": 70, "messages_per_minute": 60,
+                  "providers": {"mmg": [{"from_minute": 0, "to_minute": 60, "error_rate": 1.0}], "firetext": []}})
+    assert result["return_minutes"] is None
+
+
+def test_a_message_that_never_reaches_a_final_status_is_counted_as_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clarion.simulator import engine
+
+    handlers = {**engine._Run.HANDLERS, engine.RECEIPT: lambda run, message: None}  # receipts that vanish
+    monkeypatch.setattr(engine._Run, "HANDLERS", handlers)
+    result = run({"duration_minutes": 2, "messages_per_minute": 30,
+                  "settings": {"DELIVERY_MAX_RETRIES": 0, "SENDING_TIMEOUT_S": 60}, "providers": {"mmg": []}})
+    assert result["messages"] == 60 and result["lost"] == 60  # the run still ends
 
 
 @pytest.mark.parametrize("name", sorted(path.stem for path in SCENARIOS.glob("*.json")))
