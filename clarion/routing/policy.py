@@ -21,10 +21,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from clarion.db.models import ProviderDetails
 
 from clarion.clock import Clock
 from clarion.routing import faults, slow, weights
@@ -77,7 +75,7 @@ class Balancer:
         """
         rules, now = self.rules, self.clock.now()
         with self.sessions() as session:
-            active = _active_providers(session, "sms")
+            active = set(read_channel(session, "sms").weights)
             reports = slow.delivery_reports(session, active, now=now, window=rules.slow_window,
                                             slow_after=rules.slow_after)
         if not slow.slow_providers(reports, active, ratio=rules.slow_ratio):
@@ -128,8 +126,3 @@ class Balancer:
 def _within(moment: datetime | None, span: timedelta, now: datetime) -> bool:
     return moment is not None and now - moment < span
 
-
-def _active_providers(session: Session, notification_type: str) -> set[str]:
-    table = ProviderDetails.__table__
-    return set(session.scalars(select(table.c.identifier).where(table.c.notification_type == notification_type,
-                                                                 table.c.active.is_(True))))

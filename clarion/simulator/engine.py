@@ -36,7 +36,7 @@ from clarion.db.engine import make_engine, make_sessions
 from clarion.db.migrate import upgrade
 from clarion.db.models import Notification, ProviderDetails, RoutingState, Service
 from clarion.routing import Balancer, ProviderCache, Router, RoutingRules, weights
-from clarion.routing.changes import WeightChange
+from clarion.routing.changes import WeightChange, read_channel
 from clarion.simulator.scenario import Scenario
 from clarion.worker.retry import RetryPolicy
 
@@ -310,11 +310,9 @@ class _Run:
         return self.timeline[min(minute, len(self.timeline) - 1)]
 
     def _weights(self) -> dict[str, int]:
-        table = ProviderDetails.__table__
         with self.sessions() as session:
-            rows = session.execute(select(table.c.identifier, table.c.priority, table.c.active)
-                                   .where(table.c.notification_type == SMS)).all()
-        return {name: priority if active else 0 for name, priority, active in rows if name in self.providers}
+            active = read_channel(session, SMS).weights
+        return {name: active.get(name, 0) for name in self.providers}
 
     def _record(self, changes: list[WeightChange]) -> None:
         if not changes:

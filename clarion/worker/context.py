@@ -7,6 +7,7 @@ fake provider clients).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Coroutine
@@ -60,19 +61,20 @@ class WorkerContext:
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     loop: ProviderLoop = field(default_factory=ProviderLoop)  # where every provider call of the process runs
     letters: LetterParts | None = None  # None: this context does not handle letters (some tests)
-    router: Router = field(default=None)  # type: ignore[assignment]  # built from the above when not given
-    balancer: Balancer = field(default=None)  # type: ignore[assignment]
 
-    def __post_init__(self) -> None:
-        # Every process routes by the database's weights through its own short-lived cache, and
-        # only to providers it has a client for.
-        if self.router is None:
-            cache = ProviderCache(self.sessions, self.clock, ttl_s=self.settings.routing_cache_ttl_s)
-            object.__setattr__(self, "router", Router(cache, configured=self.clients.configured()))
-        if self.balancer is None:
-            object.__setattr__(self, "balancer", Balancer(self.sessions, self.clock,
-                                                          RoutingRules.from_settings(self.settings),
-                                                          cache=self.router.cache))
+    # Derived, so a copy made with other clients (`dataclasses.replace`) routes to those clients.
+    @functools.cached_property
+    def router(self) -> Router:
+        """Routes by the database's weights through this process's short-lived cache, and only to
+        providers this context has a client for."""
+        cache = ProviderCache(self.sessions, self.clock, ttl_s=self.settings.routing_cache_ttl_s)
+        return Router(cache, configured=self.clients.configured())
+
+    @functools.cached_property
+    def balancer(self) -> Balancer:
+        """The routing policy, fed by this context's deliveries and beat tasks."""
+        return Balancer(self.sessions, self.clock, RoutingRules.from_settings(self.settings),
+                        cache=self.router.cache)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
         """Start a provider call on the process's event loop."""

@@ -36,7 +36,7 @@ class FakeSmtp(FakeEmail):
 
 def use_clients(app: Celery, *clients: Client) -> WorkerContext:
     """Give the worker these provider clients (its router and balancer are rebuilt for them)."""
-    context = replace(worker_context(app), clients=NotificationProviderClients(clients), router=None, balancer=None)
+    context = replace(worker_context(app), clients=NotificationProviderClients(clients))
     install_context(app, context)
     return context
 

@@ -104,7 +104,7 @@ def test_a_duplicate_message_for_a_sent_notification_does_nothing(
         celery_app: Celery, clock: ManualClock, add_notification: AddNotification,
         sessions: sessionmaker[Session]) -> None:
     mmg = FakeSms(clock=clock)
-    install_context(celery_app, replace(worker_context(celery_app), clients=NotificationProviderClients([mmg]), router=None, balancer=None))
+    install_context(celery_app, replace(worker_context(celery_app), clients=NotificationProviderClients([mmg])))
     real = add_notification(key_type="normal")
     celery_app.tasks["deliver_sms"]([str(real)], 0)
     sent_at = clock.now()
@@ -193,7 +193,7 @@ def test_a_hand_off_the_database_refused_is_recorded_later_and_never_sent_again(
         celery_app: Celery, clock: ManualClock, add_notification: AddNotification,
         sessions: sessionmaker[Session]) -> None:
     mmg = FakeSms(clock=clock)
-    install_context(celery_app, replace(worker_context(celery_app), clients=NotificationProviderClients([mmg]), router=None, balancer=None))
+    install_context(celery_app, replace(worker_context(celery_app), clients=NotificationProviderClients([mmg])))
     engine: Engine = worker_context(celery_app).sessions.kw["bind"]  # the worker's own engine
     real = add_notification(key_type="normal")
     refusals = {"left": 2}  # the attempt's write and the first deferred one fail; the database then recovers
